@@ -1,0 +1,56 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package ssm holds the API group name and the annotation keys that SSM
+// reads from Knative Services, Configurations and Revisions.
+package ssm
+
+const (
+	// GroupName is the API group of SSM's own resources.
+	GroupName = "ssm.dev"
+
+	// IngressClassName is the KIngress class SSM reconciles.
+	IngressClassName = "ssm.ingress.networking.knative.dev"
+
+	// LifecycleAnnotationKey declares a revision's lifecycle class:
+	// "auto", "short-lived" or "long-lived".
+	LifecycleAnnotationKey = GroupName + "/lifecycle"
+	// TimeoutAnnotationKey overrides the route timeout (a Go duration).
+	TimeoutAnnotationKey = GroupName + "/timeout"
+	// RetriesAnnotationKey overrides the number of retries (an integer ≥ 0).
+	RetriesAnnotationKey = GroupName + "/retries"
+	// MTLSModeAnnotationKey selects "lightweight" or "full" mTLS.
+	MTLSModeAnnotationKey = GroupName + "/mtls-mode"
+	// ProxyPoolAnnotationKey names the ProxyPool to lease from, or "none".
+	ProxyPoolAnnotationKey = GroupName + "/proxy-pool"
+
+	// AnnotationPrefix is shared by every SSM annotation; an annotation with
+	// this prefix that is not one of the keys above is rejected.
+	AnnotationPrefix = GroupName + "/"
+
+	// QueueProxyPluginAnnotationKey switches the SSM queue-proxy plugin on, in
+	// the convention Knative's security-guard uses.
+	QueueProxyPluginAnnotationKey = "qpoption.knative.dev/ssm-activate"
+
+	// ManagedByLabelKey marks every object SSM creates.
+	ManagedByLabelKey = "app.kubernetes.io/managed-by"
+	// ManagedByLabelValue is the value of ManagedByLabelKey on SSM objects.
+	ManagedByLabelValue = "ssm"
+
+	// PolicyLabelKey is set on Istio objects to the ServerlessPolicy (namespace/name)
+	// that contributed to them, if any.
+	PolicyLabelKey = GroupName + "/policy"
+)

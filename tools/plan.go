@@ -1,0 +1,35 @@
+//go:build tools
+
+package tools
+
+import (
+	_ "istio.io/client-go/pkg/apis/networking/v1beta1"
+	_ "istio.io/client-go/pkg/clientset/versioned"
+	_ "istio.io/client-go/pkg/clientset/versioned/fake"
+	_ "istio.io/client-go/pkg/informers/externalversions"
+	_ "k8s.io/client-go/kubernetes/fake"
+	_ "knative.dev/networking/pkg/apis/networking/v1alpha1"
+	_ "knative.dev/networking/pkg/client/injection/informers/networking/v1alpha1/ingress"
+	_ "knative.dev/networking/pkg/client/injection/reconciler/networking/v1alpha1/ingress"
+	_ "knative.dev/networking/pkg/config"
+	_ "knative.dev/networking/pkg/status"
+	_ "knative.dev/networking/pkg/ingress"
+	_ "knative.dev/pkg/configmap/testing"
+	_ "knative.dev/pkg/injection/sharedmain"
+	_ "knative.dev/pkg/reconciler/testing"
+	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/secret"
+	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/endpoints"
+	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/service"
+	_ "knative.dev/pkg/webhook/certificates"
+	_ "knative.dev/pkg/webhook/configmaps"
+	_ "knative.dev/pkg/webhook/resourcesemantics/defaulting"
+	_ "knative.dev/pkg/webhook/resourcesemantics/validation"
+	_ "knative.dev/pkg/codegen/cmd/injection-gen"
+	_ "knative.dev/serving/pkg/apis/serving/v1"
+	_ "knative.dev/serving/pkg/client/injection/informers/serving/v1/revision"
+	_ "knative.dev/serving/pkg/client/injection/informers/serving/v1/service"
+	_ "knative.dev/serving/pkg/client/injection/client/fake"
+	_ "knative.dev/networking/pkg/client/injection/client/fake"
+	_ "knative.dev/pkg/client/injection/kube/client/fake"
+	_ "knative.dev/networking/test/conformance/ingress"
+)
