@@ -148,6 +148,18 @@ const (
 	SourcePolicy     Source = "ServerlessPolicy"
 	SourceDefault    Source = "config-ssm"
 	SourceObserved   Source = "observed"
+	// SourceRevision is the revision's own timeoutSeconds: the route timeout
+	// when nothing declares one and nothing has been observed.
+	SourceRevision Source = "Revision"
+)
+
+// Keys of Policy.Sources, one for each resolved field whose origin is reported.
+const (
+	SourceKeyLifecycle = "Lifecycle"
+	SourceKeyTimeout   = "Timeout"
+	SourceKeyRetries   = "Retries"
+	SourceKeyMTLSMode  = "MTLSMode"
+	SourceKeyProxyPool = "ProxyPool"
 )
 
 // Policy is the concrete, resolved policy of one revision. It is what the
@@ -159,6 +171,9 @@ type Policy struct {
 	Lifecycle Lifecycle
 	// Timeout is the route timeout; 0 means no route timeout.
 	Timeout time.Duration
+	// TimeoutCapped is true when the declared or derived timeout was longer
+	// than the revision's timeoutSeconds and was cut down to it.
+	TimeoutCapped bool
 	// Retries and RetryOn; Retries == 0 means retries are off.
 	Retries int32
 	RetryOn string

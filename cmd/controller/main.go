@@ -1,0 +1,34 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+// Command controller runs SSM's reconcilers: KIngress → Istio for ingress
+// class ssm.ingress.networking.knative.dev, and ServerlessPolicy status.
+package main
+
+import (
+	"knative.dev/pkg/injection/sharedmain"
+	"knative.dev/pkg/signals"
+
+	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress"
+	"github.com/serverless-mesh/ssm/pkg/reconciler/serverlesspolicy"
+)
+
+func main() {
+	ctx := ingress.WithSecretSelector(signals.NewContext())
+	sharedmain.MainWithContext(ctx, "ssm-controller",
+		ingress.NewController,
+		serverlesspolicy.NewController,
+	)
+}

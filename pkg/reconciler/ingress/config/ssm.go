@@ -1,0 +1,149 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package config
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/configmap/parser"
+
+	"github.com/serverless-mesh/ssm/pkg/policy"
+)
+
+// ReadinessModeKey selects how KIngress readiness is confirmed.
+const ReadinessModeKey = "readiness-mode"
+
+// readinessModes lists the accepted readiness-mode values.
+func readinessModes() []ReadinessMode {
+	return []ReadinessMode{ReadinessProbe}
+}
+
+func parseReadinessMode(raw string) (ReadinessMode, error) {
+	mode := ReadinessMode(strings.TrimSpace(raw))
+	for _, known := range readinessModes() {
+		if mode == known {
+			return mode, nil
+		}
+	}
+	return "", fmt.Errorf("unknown readiness mode %q", raw)
+}
+
+// defaultSSM is config-ssm with no keys set.
+func defaultSSM() *SSM {
+	return &SSM{
+		IngressGateways: DefaultIngressGateways(),
+		LocalGateways:   DefaultLocalGateways(),
+		Readiness:       ReadinessProbe,
+		Policy:          policy.NewDefaults(),
+	}
+}
+
+// ssmRules are every non-gateway key of config-ssm, each writing into ssm.
+func ssmRules(ssm *SSM) []keyRule {
+	readiness := keyRule{
+		key:     ReadinessModeKey,
+		allowed: `"probe"`,
+		parse:   parser.AsFunc(ReadinessModeKey, &ssm.Readiness, parseReadinessMode),
+	}
+	return append([]keyRule{readiness}, policyRules(&ssm.Policy)...)
+}
+
+// NewSSMFromConfigMap parses config-ssm on its own: its gateway keys when it
+// sets any, else the default gateways (GatewaysFromIstioConfig stays false;
+// Store.Load and ResolveGateways fold in config-istio). Unknown keys are
+// rejected so a typo fails loudly instead of leaving a default in force;
+// every bad key is reported, not only the first. A nil cm is an empty one.
+func NewSSMFromConfigMap(cm *corev1.ConfigMap) (*SSM, error) {
+	ssm, _, err := parseSSM(cm)
+	return ssm, err
+}
+
+// parseSSM is NewSSMFromConfigMap that also returns what config-ssm said
+// about gateways, which precedence needs.
+func parseSSM(cm *corev1.ConfigMap) (*SSM, gatewaySet, error) {
+	var data map[string]string
+	if cm != nil {
+		data = cm.Data
+	}
+	ssm := defaultSSM()
+	rules := ssmRules(ssm)
+
+	errs := unknownKeyErrors(data, rules)
+	for _, rule := range rules {
+		if err := rule.apply(data); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	gateways, err := parseGateways(cm, true)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	// Rules spanning keys only make sense once every key parsed. Validate is
+	// the backstop that keeps this parser and pkg/policy in agreement.
+	if len(errs) == 0 {
+		errs = crossKeyErrors(ssm.Policy)
+	}
+	if len(errs) == 0 {
+		if err := ssm.Policy.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, gatewaySet{}, fmt.Errorf("invalid %s: %w", SSMConfigName, errors.Join(errs...))
+	}
+	ssm.IngressGateways, ssm.LocalGateways = gateways.ingress, gateways.local
+	return ssm, gateways, nil
+}
+
+// unknownKeyErrors names, in sorted order, every key no rule, gateway key or
+// _example claims.
+func unknownKeyErrors(data map[string]string, rules []keyRule) []error {
+	known := map[string]bool{
+		configmap.ExampleKey: true,
+		ExternalGatewaysKey:  true,
+		LocalGatewaysKey:     true,
+	}
+	for _, rule := range rules {
+		known[rule.key] = true
+	}
+	var unknown []string
+	for key := range data {
+		if !known[key] && !isLegacyGatewayKey(key) {
+			unknown = append(unknown, key)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	allowed := make([]string, 0, len(known)+2)
+	for key := range known {
+		allowed = append(allowed, key)
+	}
+	allowed = append(allowed, LegacyGatewayKeyPrefix+"<namespace>.<name>", LegacyLocalGatewayKeyPrefix+"<namespace>.<name>")
+	sort.Strings(allowed)
+	errs := make([]error, 0, len(unknown))
+	for _, key := range unknown {
+		errs = append(errs, fmt.Errorf("unknown key %q (misspelt?), allowed keys: %s", key, strings.Join(allowed, ", ")))
+	}
+	return errs
+}

@@ -1,0 +1,213 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+package ingress
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	apierrs "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"knative.dev/networking/pkg/apis/networking/v1alpha1"
+	"knative.dev/pkg/network"
+	"knative.dev/pkg/tracker"
+	"knative.dev/serving/pkg/apis/serving"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	ssmv1alpha1 "github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/policy"
+	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
+	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/resources"
+	"github.com/serverless-mesh/ssm/pkg/reconciler/serverlesspolicy"
+)
+
+// invalidPolicyError is bad user input found while resolving a backend's
+// policy. It is reported on the KIngress status and never causes the
+// existing Istio objects to change.
+type invalidPolicyError struct {
+	backend resources.Backend
+	err     error
+}
+
+func (e *invalidPolicyError) Error() string {
+	return fmt.Sprintf("revision %s/%s: %v", e.backend.Namespace, e.backend.Name, e.err)
+}
+
+func (e *invalidPolicyError) Unwrap() error { return e.err }
+
+// backends lists the distinct split targets of ing, sorted.
+func backends(ing *v1alpha1.Ingress) []resources.Backend {
+	seen := sets.New[resources.Backend]()
+	for _, rule := range ing.Spec.Rules {
+		if rule.HTTP == nil {
+			continue
+		}
+		for _, path := range rule.HTTP.Paths {
+			for _, split := range path.Splits {
+				seen.Insert(resources.Backend{Namespace: split.ServiceNamespace, Name: split.ServiceName})
+			}
+		}
+	}
+	out := seen.UnsortedList()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// resolvePolicies resolves the policy of every backend of ing that is an SSM
+// revision. A backend that is not a Revision (a DomainMapping's Route
+// Service, a plain Service) or a revision SSM does not govern is absent from
+// the result and gets net-istio's behaviour. The first invalid input found
+// is returned as an *invalidPolicyError.
+func (r *Reconciler) resolvePolicies(ctx context.Context, ing *v1alpha1.Ingress) (map[resources.Backend]policy.Policy, error) {
+	cfg := config.FromContext(ctx)
+	out := make(map[resources.Backend]policy.Policy)
+	for _, b := range backends(ing) {
+		// Knative names a Route split's Service after its Revision. Track it
+		// so that an annotation change on the Revision re-reconciles us.
+		if err := r.tracker.TrackReference(tracker.Reference{
+			APIVersion: servingv1.SchemeGroupVersion.String(),
+			Kind:       "Revision",
+			Namespace:  b.Namespace,
+			Name:       b.Name,
+		}, ing); err != nil {
+			return nil, fmt.Errorf("tracking revision %s/%s: %w", b.Namespace, b.Name, err)
+		}
+		rev, err := r.revisionLister.Revisions(b.Namespace).Get(b.Name)
+		if apierrs.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("getting revision %s/%s: %w", b.Namespace, b.Name, err)
+		}
+		p, governed, err := r.resolveRevision(ctx, ing, cfg, rev)
+		if err != nil {
+			return nil, &invalidPolicyError{backend: b, err: err}
+		}
+		if governed {
+			out[b] = p
+		}
+	}
+	return out, nil
+}
+
+// resolveRevision resolves one revision's policy. governed is false when
+// neither ssm.dev/* annotations nor a ServerlessPolicy apply to it.
+func (r *Reconciler) resolveRevision(ctx context.Context, ing *v1alpha1.Ingress, cfg *config.Config, rev *servingv1.Revision) (policy.Policy, bool, error) {
+	annotations, ferr := policy.ParseAnnotations(rev.Annotations)
+	if ferr != nil {
+		return policy.Policy{}, false, ferr
+	}
+	if ferr := annotations.Validate(); ferr != nil {
+		return policy.Policy{}, false, ferr
+	}
+
+	selected, err := r.selectPolicy(ing, rev)
+	if err != nil {
+		return policy.Policy{}, false, err
+	}
+	if selected == nil && !policy.HasSSMAnnotations(rev.Annotations) {
+		return policy.Policy{}, false, nil
+	}
+
+	in := policy.Input{
+		Annotations: annotations,
+		Defaults:    cfg.SSM.Policy,
+		Previous:    r.previousLifecycle(rev),
+	}
+	if selected != nil {
+		o := selected.Spec.Overrides()
+		in.Policy = &o
+	}
+	if rev.Spec.TimeoutSeconds != nil {
+		in.RevisionTimeout = time.Duration(*rev.Spec.TimeoutSeconds) * time.Second
+	}
+	if obs, ok := r.observer.Observe(rev.Namespace, rev.Name); ok {
+		in.Observation = &obs
+	}
+	p, err := policy.Resolve(in)
+	if err != nil {
+		if selected != nil {
+			return policy.Policy{}, false, fmt.Errorf("with ServerlessPolicy %q: %w", selected.Name, err)
+		}
+		return policy.Policy{}, false, err
+	}
+	return p, true, nil
+}
+
+// selectPolicy finds the ServerlessPolicy that selects rev's Knative Service.
+func (r *Reconciler) selectPolicy(ing *v1alpha1.Ingress, rev *servingv1.Revision) (*ssmv1alpha1.ServerlessPolicy, error) {
+	// Any policy in the namespace may start or stop selecting the Service.
+	if err := r.tracker.TrackReference(tracker.Reference{
+		APIVersion: ssmv1alpha1.SchemeGroupVersion.String(),
+		Kind:       "ServerlessPolicy",
+		Namespace:  rev.Namespace,
+		Selector:   &metav1.LabelSelector{},
+	}, ing); err != nil {
+		return nil, fmt.Errorf("tracking ServerlessPolicies in %s: %w", rev.Namespace, err)
+	}
+	svcName := rev.Labels[serving.ServiceLabelKey]
+	if svcName == "" {
+		return nil, nil
+	}
+	if err := r.tracker.TrackReference(tracker.Reference{
+		APIVersion: servingv1.SchemeGroupVersion.String(),
+		Kind:       "Service",
+		Namespace:  rev.Namespace,
+		Name:       svcName,
+	}, ing); err != nil {
+		return nil, fmt.Errorf("tracking service %s/%s: %w", rev.Namespace, svcName, err)
+	}
+	svc, err := r.knServiceLister.Services(rev.Namespace).Get(svcName)
+	if apierrs.IsNotFound(err) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("getting service %s/%s: %w", rev.Namespace, svcName, err)
+	}
+	policies, err := r.policyLister.ServerlessPolicies(rev.Namespace).List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("listing ServerlessPolicies in %s: %w", rev.Namespace, err)
+	}
+	selected, _ := serverlesspolicy.Select(policies, svc.Labels)
+	return selected, nil
+}
+
+// previousLifecycle is the class last applied to rev, read back from the
+// DestinationRule SSM wrote for it, so that "auto" keeps its hysteresis
+// across controller restarts.
+func (r *Reconciler) previousLifecycle(rev *servingv1.Revision) policy.Lifecycle {
+	drs, err := r.destinationRuleLister.DestinationRules(rev.Namespace).List(labels.SelectorFromSet(labels.Set{
+		ssm.ManagedByLabelKey: ssm.ManagedByLabelValue,
+	}))
+	if err != nil {
+		return ""
+	}
+	host := network.GetServiceHostname(rev.Name, rev.Namespace)
+	for _, dr := range drs {
+		if dr.Spec.GetHost() == host {
+			return policy.Lifecycle(dr.Annotations[resources.LifecycleClassAnnotationKey])
+		}
+	}
+	return ""
+}

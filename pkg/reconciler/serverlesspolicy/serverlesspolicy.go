@@ -1,0 +1,141 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+	http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+package serverlesspolicy
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	pkgreconciler "knative.dev/pkg/reconciler"
+	"knative.dev/serving/pkg/apis/serving"
+	servinglisters "knative.dev/serving/pkg/client/listers/serving/v1"
+
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
+	policyreconciler "github.com/serverless-mesh/ssm/pkg/client/injection/reconciler/ssm/v1alpha1/serverlesspolicy"
+	ssmlisters "github.com/serverless-mesh/ssm/pkg/client/listers/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/policy"
+	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
+)
+
+// Reasons on the PolicyApplied condition.
+const (
+	ReasonInvalidPolicy = "InvalidPolicy"
+)
+
+// Reconciler reconciles ServerlessPolicy status.
+type Reconciler struct {
+	policyLister   ssmlisters.ServerlessPolicyLister
+	serviceLister  servinglisters.ServiceLister
+	revisionLister servinglisters.RevisionLister
+	now            func() metav1.Time
+}
+
+var _ policyreconciler.Interface = (*Reconciler)(nil)
+
+// ReconcileKind resolves sp, finds what it governs and reports both.
+func (r *Reconciler) ReconcileKind(ctx context.Context, sp *v1alpha1.ServerlessPolicy) pkgreconciler.Event {
+	sp.Status.InitializeConditions()
+	cfg := config.FromContext(ctx)
+
+	overrides := sp.Spec.Overrides()
+	resolved, err := policy.Resolve(policy.Input{Policy: &overrides, Defaults: cfg.SSM.Policy})
+	if err != nil {
+		sp.Status.MarkPolicyNotApplied(ReasonInvalidPolicy, "%v", err)
+		return nil
+	}
+	r.setResolved(sp, resolved)
+
+	revisions, conflict, err := r.governed(sp)
+	if err != nil {
+		return err
+	}
+	sp.Status.Revisions = revisions
+	if conflict != "" {
+		sp.Status.MarkConflict(conflict)
+		return nil
+	}
+	sp.Status.MarkPolicyApplied()
+	return nil
+}
+
+// setResolved reports resolved in status, moving LastUpdated only when the
+// resolved values change, so that a no-op reconcile writes nothing.
+func (r *Reconciler) setResolved(sp *v1alpha1.ServerlessPolicy, p policy.Policy) {
+	want := &v1alpha1.ResolvedPolicy{
+		Lifecycle: string(p.Lifecycle),
+		Retries:   p.Retries,
+		RetryOn:   p.RetryOn,
+		MTLSMode:  string(p.MTLSMode),
+		ProxyPool: p.ProxyPool,
+	}
+	if p.Timeout > 0 {
+		want.Timeout = p.Timeout.String()
+	}
+	if equality.Semantic.DeepEqual(sp.Status.Resolved, want) {
+		return
+	}
+	sp.Status.Resolved = want
+	now := r.now()
+	sp.Status.LastUpdated = &now
+}
+
+// governed lists the revisions (sorted) of every Knative Service sp selects
+// and wins, and names a policy that beats sp to one of them, if any. The
+// winner of a contested Service stays applied; only the loser reports the
+// conflict, naming the policy in force.
+func (r *Reconciler) governed(sp *v1alpha1.ServerlessPolicy) ([]string, string, error) {
+	policies, err := r.policyLister.ServerlessPolicies(sp.Namespace).List(labels.Everything())
+	if err != nil {
+		return nil, "", fmt.Errorf("listing ServerlessPolicies in %s: %w", sp.Namespace, err)
+	}
+	services, err := r.serviceLister.Services(sp.Namespace).List(labels.Everything())
+	if err != nil {
+		return nil, "", fmt.Errorf("listing Services in %s: %w", sp.Namespace, err)
+	}
+	sort.Slice(services, func(i, j int) bool { return services[i].Name < services[j].Name })
+
+	var revisions []string
+	conflict := ""
+	for _, svc := range services {
+		winner, losers := Select(policies, svc.Labels)
+		if winner == nil {
+			continue
+		}
+		if winner.Name != sp.Name {
+			for _, l := range losers {
+				if l.Name == sp.Name && conflict == "" {
+					conflict = winner.Name
+				}
+			}
+			continue
+		}
+		revs, err := r.revisionLister.Revisions(sp.Namespace).List(labels.SelectorFromSet(labels.Set{
+			serving.ServiceLabelKey: svc.Name,
+		}))
+		if err != nil {
+			return nil, "", fmt.Errorf("listing revisions of %s/%s: %w", sp.Namespace, svc.Name, err)
+		}
+		for _, rev := range revs {
+			revisions = append(revisions, rev.Name)
+		}
+	}
+	sort.Strings(revisions)
+	return revisions, conflict, nil
+}
