@@ -49,8 +49,4 @@ const (
 	ManagedByLabelKey = "app.kubernetes.io/managed-by"
 	// ManagedByLabelValue is the value of ManagedByLabelKey on SSM objects.
 	ManagedByLabelValue = "ssm"
-
-	// PolicyLabelKey is set on Istio objects to the ServerlessPolicy (namespace/name)
-	// that contributed to them, if any.
-	PolicyLabelKey = GroupName + "/policy"
 )

@@ -88,11 +88,17 @@ type schemaWalker struct {
 	preserved []string
 }
 
-// Types that marshal to a JSON string rather than to their Go structure.
-var stringTypes = map[reflect.Type]string{
-	reflect.TypeOf(metav1.Time{}):      "date-time",
-	reflect.TypeOf(metav1.Duration{}):  "",
-	reflect.TypeOf(apis.VolatileTime{}): "",
+// stringFormat reports whether typ marshals to a JSON string rather than to
+// its Go structure, and the schema format that string has.
+func stringFormat(typ reflect.Type) (string, bool) {
+	switch typ {
+	case reflect.TypeOf(metav1.Time{}):
+		return "date-time", true
+	case reflect.TypeOf(metav1.Duration{}), reflect.TypeOf(apis.VolatileTime{}):
+		return "", true
+	default:
+		return "", false
+	}
 }
 
 func (w *schemaWalker) compare(path string, typ reflect.Type, s apiextensionsv1.JSONSchemaProps) {
@@ -100,7 +106,7 @@ func (w *schemaWalker) compare(path string, typ reflect.Type, s apiextensionsv1.
 	for typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
 	}
-	if format, ok := stringTypes[typ]; ok {
+	if format, ok := stringFormat(typ); ok {
 		w.expectType(path, s, "string", format)
 		return
 	}

@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 // Package v1alpha1 holds SSM's API types: ServerlessPolicy, which declares
 // the lifecycle policy of the Knative Services it selects, and ProxyPool, a
 // pool of warm Envoy proxies that revisions lease during cold starts.
