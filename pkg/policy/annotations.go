@@ -82,10 +82,10 @@ func ParseAnnotations(annotations map[string]string) (Overrides, *apis.FieldErro
 	}
 	errs = errs.Also(unknownAnnotations(annotations, known))
 	if o.MTLSMode != nil && *o.MTLSMode == MTLSFull && o.ProxyPool != nil && namedPool(*o.ProxyPool) {
-		errs = apis.ErrGeneric(conflictMessage(
+		errs = errs.Also(apis.ErrGeneric(conflictMessage(
 			ssm.MTLSModeAnnotationKey+` "full"`,
 			ssm.ProxyPoolAnnotationKey+" "+strconv.Quote(*o.ProxyPool)),
-			annotationPath(ssm.MTLSModeAnnotationKey), annotationPath(ssm.ProxyPoolAnnotationKey))
+			annotationPath(ssm.MTLSModeAnnotationKey), annotationPath(ssm.ProxyPoolAnnotationKey)))
 	}
 	return o, errs
 }

@@ -99,6 +99,11 @@ func TestParseAnnotationsRejects(t *testing.T) {
 			"example.com/other": "ignored",
 		}, []string{`"forever"`, lifecycles, `"30"`, durations, `"11"`, retries, `"strict"`, modes,
 			`invalid key name "ssm.dev/pool"`}, 5},
+		{"conflict reported with other errors", map[string]string{
+			"ssm.dev/mtls-mode":  "full",
+			"ssm.dev/proxy-pool": "warm",
+			"ssm.dev/retries":    "-1",
+		}, []string{`ssm.dev/mtls-mode "full" conflicts with ssm.dev/proxy-pool "warm"`, `"-1"`, retries}, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

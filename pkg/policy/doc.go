@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 // Package policy is the one place where a revision's lifecycle class and its
 // declared overrides become a concrete policy: route timeout, retries,
 // connection pool, outlier detection, mTLS mode and proxy pool. Everything

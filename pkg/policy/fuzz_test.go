@@ -17,6 +17,7 @@ limitations under the License.
 package policy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func FuzzParseAnnotations(f *testing.F) {
 			return
 		}
 		for k := range annotations {
-			if strings.HasPrefix(k, "ssm.dev/") && !contains(known, k) {
+			if strings.HasPrefix(k, "ssm.dev/") && !slices.Contains(known, k) {
 				t.Fatalf("unknown key %q accepted", k)
 			}
 		}
@@ -116,13 +117,4 @@ func FuzzResolve(f *testing.F) {
 			t.Fatalf("sources %v", p.Sources)
 		}
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
