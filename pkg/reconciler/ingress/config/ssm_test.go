@@ -66,8 +66,8 @@ func TestNewSSMFromConfigMapRejects(t *testing.T) {
 		data:    map[string]string{"short-lived-retires": "2"},
 		wantErr: []string{`unknown key "short-lived-retires"`, "short-lived-retries", "gateway.<namespace>.<name>"},
 	}, {
-		name: "every bad key is reported",
-		data: map[string]string{"min-samples": "x", "bogus": "1"},
+		name:    "every bad key is reported",
+		data:    map[string]string{"min-samples": "x", "bogus": "1"},
 		wantErr: []string{`unknown key "bogus"`, `"min-samples": invalid value "x"`},
 	}, {
 		name:    "readiness-mode unknown",

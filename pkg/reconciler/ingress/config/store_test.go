@@ -204,4 +204,3 @@ func TestStoreWithInformedWatcher(t *testing.T) {
 		}
 	}
 }
-
