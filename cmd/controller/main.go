@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 // Command controller runs SSM's reconcilers: KIngress → Istio for ingress
 // class ssm.ingress.networking.knative.dev, and ServerlessPolicy status.
 package main

@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 package ingress
 
 import (
@@ -31,13 +32,13 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/resources"
 )
 
-// gatewayServices reads the Services in front of the configured external
-// and local gateways: per-KIngress Gateways select the same pods.
-func (r *Reconciler) gatewayServices(cfg *config.Config) (external, local []resources.GatewayService, err error) {
-	if external, err = r.servicesOf(cfg.SSM.IngressGateways); err != nil {
+// gatewayServices reads the Services in front of the external and local
+// gateways selected for a KIngress: its own Gateways select the same pods.
+func (r *Reconciler) gatewayServices(selected *selectedGateways) (external, local []resources.GatewayService, err error) {
+	if external, err = r.servicesOf(selected.external); err != nil {
 		return nil, nil, err
 	}
-	if local, err = r.servicesOf(cfg.SSM.LocalGateways); err != nil {
+	if local, err = r.servicesOf(selected.local); err != nil {
 		return nil, nil, err
 	}
 	return external, local, nil
@@ -63,7 +64,7 @@ func (r *Reconciler) servicesOf(gateways []config.Gateway) ([]resources.GatewayS
 // redirects) and the certificate copies they read, and returns the gateways
 // each visibility of ing is bound to.
 func (r *Reconciler) reconcileGateways(ctx context.Context, ing *v1alpha1.Ingress, cfg *config.Config,
-	external, local []resources.GatewayService,
+	selected *selectedGateways, external, local []resources.GatewayService,
 ) (map[v1alpha1.IngressVisibility]sets.Set[string], error) {
 	origins, err := r.originSecrets(ctx, ing, cfg)
 	if err != nil {
@@ -86,10 +87,10 @@ func (r *Reconciler) reconcileGateways(ctx context.Context, ing *v1alpha1.Ingres
 	}
 	bound := map[v1alpha1.IngressVisibility]sets.Set[string]{
 		v1alpha1.IngressVisibilityExternalIP:   sets.New[string](),
-		v1alpha1.IngressVisibilityClusterLocal: selectedGateways(cfg.SSM.LocalGateways, ing),
+		v1alpha1.IngressVisibilityClusterLocal: qualifiedNames(selected.local),
 	}
 	if len(own) == 0 {
-		bound[v1alpha1.IngressVisibilityExternalIP] = selectedGateways(cfg.SSM.IngressGateways, ing)
+		bound[v1alpha1.IngressVisibilityExternalIP] = qualifiedNames(selected.external)
 	}
 	for _, gw := range own {
 		bound[v1alpha1.IngressVisibilityExternalIP].Insert(gw.Namespace + "/" + gw.Name)
@@ -111,27 +112,68 @@ func (r *Reconciler) reconcileGateways(ctx context.Context, ing *v1alpha1.Ingres
 	return bound, nil
 }
 
-// selectedGateways are the qualified names of gateways whose label selector
-// (if any) matches ing's labels.
-func selectedGateways(gateways []config.Gateway, ing *v1alpha1.Ingress) sets.Set[string] {
+// selectedGateways are the configured gateways that serve one KIngress.
+type selectedGateways struct {
+	external []config.Gateway
+	local    []config.Gateway
+}
+
+// selectGateways picks, per visibility, the gateways for ing.
+func selectGateways(cfg *config.Config, ing *v1alpha1.Ingress) *selectedGateways {
+	return &selectedGateways{
+		external: gatewaysFor(cfg.SSM.IngressGateways, ing),
+		local:    gatewaysFor(cfg.SSM.LocalGateways, ing),
+	}
+}
+
+// gatewaysFor follows config-istio's (and net-istio's) rule: the gateways
+// whose label selector matches ing's labels, or, when none does, the one
+// gateway without a selector. Selector gateways exist to take KIngresses
+// away from the default gateway, so the two are never combined.
+func gatewaysFor(gateways []config.Gateway, ing *v1alpha1.Ingress) []config.Gateway {
+	var matched, defaults []config.Gateway
+	for _, gw := range gateways {
+		if gw.LabelSelector == nil {
+			defaults = append(defaults, gw)
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(gw.LabelSelector)
+		if err == nil && sel.Matches(labels.Set(ing.Labels)) {
+			matched = append(matched, gw)
+		}
+	}
+	if len(matched) > 0 {
+		return matched
+	}
+	return defaults
+}
+
+// qualifiedNames are the "namespace/name" of gateways.
+func qualifiedNames(gateways []config.Gateway) sets.Set[string] {
 	out := sets.New[string]()
 	for _, gw := range gateways {
-		if gw.LabelSelector != nil {
-			sel, err := metav1.LabelSelectorAsSelector(gw.LabelSelector)
-			if err != nil || !sel.Matches(labels.Set(ing.Labels)) {
-				continue
-			}
-		}
 		out.Insert(gw.QualifiedName())
 	}
 	return out
 }
 
-// originSecrets reads the TLS Secrets ing names, keyed by namespace/name,
-// and tracks them so that a renewed certificate is copied again.
+// originSecrets reads the TLS Secrets ing's served hosts name (cluster-local
+// ones only when cluster-local TLS is on), keyed by namespace/name, and
+// tracks them so that a renewed certificate is copied again.
+//
+// The Secret informer holds only Secrets labelled
+// networking.internal.knative.dev/certificate-uid (what Knative's certificate
+// reconciler makes), so that the controller does not cache every Secret of
+// the cluster. A Secret made by hand without that label is read directly;
+// a change to it reaches the gateways at the KIngress's next reconcile, not
+// at once — label it to have it watched.
 func (r *Reconciler) originSecrets(ctx context.Context, ing *v1alpha1.Ingress, cfg *config.Config) (map[string]*corev1.Secret, error) {
+	served := ing.GetIngressTLSForVisibility(v1alpha1.IngressVisibilityExternalIP)
+	if clusterLocalTLS(cfg) {
+		served = append(served, ing.GetIngressTLSForVisibility(v1alpha1.IngressVisibilityClusterLocal)...)
+	}
 	out := make(map[string]*corev1.Secret)
-	for _, tls := range ing.Spec.TLS {
+	for _, tls := range served {
 		if tls.SecretName == "" {
 			continue
 		}

@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 package ingress
 
 import (
@@ -114,11 +115,12 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, ing *v1alpha1.Ingress) p
 	}
 
 	// 2. Gateways, and the TLS secrets they need next to them.
-	external, local, err := r.gatewayServices(cfg)
+	selected := selectGateways(cfg, ing)
+	external, local, err := r.gatewayServices(selected)
 	if err != nil {
 		return err
 	}
-	bound, err := r.reconcileGateways(ctx, ing, cfg, external, local)
+	bound, err := r.reconcileGateways(ctx, ing, cfg, selected, external, local)
 	if err != nil {
 		return err
 	}
@@ -138,12 +140,12 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, ing *v1alpha1.Ingress) p
 	ing.Status.MarkNetworkConfigured()
 
 	// 4. Readiness.
-	return r.reconcileReadiness(withBoundGateways(ctx, bound), ing, cfg)
+	return r.reconcileReadiness(withBoundGateways(ctx, bound), ing, selected)
 }
 
 // reconcileReadiness asks the status prober whether every gateway serves
 // this generation of ing, and publishes the gateway addresses when it does.
-func (r *Reconciler) reconcileReadiness(ctx context.Context, ing *v1alpha1.Ingress, cfg *config.Config) pkgreconciler.Event {
+func (r *Reconciler) reconcileReadiness(ctx context.Context, ing *v1alpha1.Ingress, selected *selectedGateways) pkgreconciler.Event {
 	ready := ing.IsReady()
 	if ready {
 		logger := logging.FromContext(ctx)
@@ -165,12 +167,13 @@ func (r *Reconciler) reconcileReadiness(ctx context.Context, ing *v1alpha1.Ingre
 		ing.Status.MarkLoadBalancerNotReady()
 		return nil
 	}
-	ing.Status.MarkLoadBalancerReady(loadBalancerStatus(cfg.SSM.IngressGateways), loadBalancerStatus(cfg.SSM.LocalGateways))
+	ing.Status.MarkLoadBalancerReady(loadBalancerStatus(selected.external), loadBalancerStatus(selected.local))
 	return nil
 }
 
 // loadBalancerStatus is the address Knative publishes for a visibility: the
-// first configured gateway's Service, or mesh-only when there is none.
+// Service of the first gateway selected for the KIngress, or mesh-only when
+// there is none.
 func loadBalancerStatus(gateways []config.Gateway) []v1alpha1.LoadBalancerIngressStatus {
 	if len(gateways) == 0 {
 		return []v1alpha1.LoadBalancerIngressStatus{{MeshOnly: true}}
@@ -178,9 +181,10 @@ func loadBalancerStatus(gateways []config.Gateway) []v1alpha1.LoadBalancerIngres
 	return []v1alpha1.LoadBalancerIngressStatus{{DomainInternal: gateways[0].ServiceURL}}
 }
 
-// FinalizeKind removes what SSM made for ing outside its namespace (owner
-// references clean up the rest, but deleting it all here is cheaper to
-// reason about) and stops probing it.
+// FinalizeKind removes everything SSM made for ing. Owner references would
+// clean up what is in ing's namespace, but not the Secret copies, Gateways
+// and DestinationRules elsewhere; deleting all of it here leaves one path to
+// reason about. (The controller's delete handler stops probing ing.)
 func (r *Reconciler) FinalizeKind(ctx context.Context, ing *v1alpha1.Ingress) pkgreconciler.Event {
 	if err := deleteOwned(ctx, ing, r.virtualServiceOps()); err != nil {
 		return err

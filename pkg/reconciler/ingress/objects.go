@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 package ingress
 
 import (
@@ -23,11 +24,43 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"knative.dev/pkg/kmeta"
 )
 
-// metaChanged says whether desired's labels and annotations are not all
-// present on existing; keys other writers added are kept.
+// typedClient is the part of a generated typed client syncObjects uses.
+type typedClient[T any] interface {
+	Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error)
+	Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
+	Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error
+}
+
+// newOps builds the kindOps of one kind from its typed client and lister.
+func newOps[T kmeta.Accessor](kind string, client func(namespace string) typedClient[T],
+	get func(namespace, name string) (T, error), list func(labels.Selector) ([]T, error),
+	merge func(existing, desired T) (T, bool),
+) kindOps[T] {
+	return kindOps[T]{
+		kind: kind,
+		get:  get,
+		list: list,
+		create: func(ctx context.Context, o T) error {
+			_, err := client(o.GetNamespace()).Create(ctx, o, metav1.CreateOptions{})
+			return err
+		},
+		update: func(ctx context.Context, o T) error {
+			_, err := client(o.GetNamespace()).Update(ctx, o, metav1.UpdateOptions{})
+			return err
+		},
+		delete: func(ctx context.Context, ns, name string) error {
+			return client(ns).Delete(ctx, name, metav1.DeleteOptions{})
+		},
+		merge: merge,
+	}
+}
+
+// metaChanged merges desired's labels and annotations into existing's
+// (keys other writers added are kept) and says whether that changes them.
 func metaChanged(existing, desired metav1.Object) (labels, annotations map[string]string, changed bool) {
 	labels = kmeta.UnionMaps(existing.GetLabels(), desired.GetLabels())
 	annotations = kmeta.UnionMaps(existing.GetAnnotations(), desired.GetAnnotations())
@@ -36,130 +69,68 @@ func metaChanged(existing, desired metav1.Object) (labels, annotations map[strin
 	return labels, annotations, changed
 }
 
-func (r *Reconciler) virtualServiceOps() kindOps[*v1beta1.VirtualService] {
-	client := r.istioClient.NetworkingV1beta1()
-	return kindOps[*v1beta1.VirtualService]{
-		kind: "VirtualService",
-		get: func(ns, name string) (*v1beta1.VirtualService, error) {
-			return r.virtualServiceLister.VirtualServices(ns).Get(name)
-		},
-		list: r.virtualServiceLister.List,
-		create: func(ctx context.Context, o *v1beta1.VirtualService) error {
-			_, err := client.VirtualServices(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-			return err
-		},
-		update: func(ctx context.Context, o *v1beta1.VirtualService) error {
-			_, err := client.VirtualServices(o.Namespace).Update(ctx, o, metav1.UpdateOptions{})
-			return err
-		},
-		delete: func(ctx context.Context, ns, name string) error {
-			return client.VirtualServices(ns).Delete(ctx, name, metav1.DeleteOptions{})
-		},
-		merge: func(existing, desired *v1beta1.VirtualService) (*v1beta1.VirtualService, bool) {
-			l, a, changed := metaChanged(existing, desired)
-			if !changed && proto.Equal(&existing.Spec, &desired.Spec) {
-				return existing, false
-			}
-			out := existing.DeepCopy()
-			out.Labels, out.Annotations = l, a
-			desired.Spec.DeepCopyInto(&out.Spec)
-			return out, true
-		},
+// mergeIstio is kindOps.merge for an Istio kind whose spec is a proto:
+// specs are compared with proto.Equal, which byte-identical builder output
+// makes exact.
+func mergeIstio[T kmeta.Accessor](spec func(T) proto.Message, deepCopy func(T) T, setSpec func(dst, src T)) func(existing, desired T) (T, bool) {
+	return func(existing, desired T) (T, bool) {
+		l, a, changed := metaChanged(existing, desired)
+		if !changed && proto.Equal(spec(existing), spec(desired)) {
+			return existing, false
+		}
+		out := deepCopy(existing)
+		out.SetLabels(l)
+		out.SetAnnotations(a)
+		setSpec(out, desired)
+		return out, true
 	}
+}
+
+func (r *Reconciler) virtualServiceOps() kindOps[*v1beta1.VirtualService] {
+	type vs = *v1beta1.VirtualService
+	return newOps("VirtualService",
+		func(ns string) typedClient[vs] { return r.istioClient.NetworkingV1beta1().VirtualServices(ns) },
+		func(ns, name string) (vs, error) { return r.virtualServiceLister.VirtualServices(ns).Get(name) },
+		r.virtualServiceLister.List,
+		mergeIstio(func(o vs) proto.Message { return &o.Spec }, vs.DeepCopy,
+			func(dst, src vs) { src.Spec.DeepCopyInto(&dst.Spec) }))
 }
 
 func (r *Reconciler) destinationRuleOps() kindOps[*v1beta1.DestinationRule] {
-	client := r.istioClient.NetworkingV1beta1()
-	return kindOps[*v1beta1.DestinationRule]{
-		kind: "DestinationRule",
-		get: func(ns, name string) (*v1beta1.DestinationRule, error) {
-			return r.destinationRuleLister.DestinationRules(ns).Get(name)
-		},
-		list: r.destinationRuleLister.List,
-		create: func(ctx context.Context, o *v1beta1.DestinationRule) error {
-			_, err := client.DestinationRules(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-			return err
-		},
-		update: func(ctx context.Context, o *v1beta1.DestinationRule) error {
-			_, err := client.DestinationRules(o.Namespace).Update(ctx, o, metav1.UpdateOptions{})
-			return err
-		},
-		delete: func(ctx context.Context, ns, name string) error {
-			return client.DestinationRules(ns).Delete(ctx, name, metav1.DeleteOptions{})
-		},
-		merge: func(existing, desired *v1beta1.DestinationRule) (*v1beta1.DestinationRule, bool) {
-			l, a, changed := metaChanged(existing, desired)
-			if !changed && proto.Equal(&existing.Spec, &desired.Spec) {
-				return existing, false
-			}
-			out := existing.DeepCopy()
-			out.Labels, out.Annotations = l, a
-			desired.Spec.DeepCopyInto(&out.Spec)
-			return out, true
-		},
-	}
+	type dr = *v1beta1.DestinationRule
+	return newOps("DestinationRule",
+		func(ns string) typedClient[dr] { return r.istioClient.NetworkingV1beta1().DestinationRules(ns) },
+		func(ns, name string) (dr, error) { return r.destinationRuleLister.DestinationRules(ns).Get(name) },
+		r.destinationRuleLister.List,
+		mergeIstio(func(o dr) proto.Message { return &o.Spec }, dr.DeepCopy,
+			func(dst, src dr) { src.Spec.DeepCopyInto(&dst.Spec) }))
 }
 
 func (r *Reconciler) gatewayOps() kindOps[*v1beta1.Gateway] {
-	client := r.istioClient.NetworkingV1beta1()
-	return kindOps[*v1beta1.Gateway]{
-		kind: "Gateway",
-		get: func(ns, name string) (*v1beta1.Gateway, error) {
-			return r.gatewayLister.Gateways(ns).Get(name)
-		},
-		list: r.gatewayLister.List,
-		create: func(ctx context.Context, o *v1beta1.Gateway) error {
-			_, err := client.Gateways(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-			return err
-		},
-		update: func(ctx context.Context, o *v1beta1.Gateway) error {
-			_, err := client.Gateways(o.Namespace).Update(ctx, o, metav1.UpdateOptions{})
-			return err
-		},
-		delete: func(ctx context.Context, ns, name string) error {
-			return client.Gateways(ns).Delete(ctx, name, metav1.DeleteOptions{})
-		},
-		merge: func(existing, desired *v1beta1.Gateway) (*v1beta1.Gateway, bool) {
-			l, a, changed := metaChanged(existing, desired)
-			if !changed && proto.Equal(&existing.Spec, &desired.Spec) {
-				return existing, false
-			}
-			out := existing.DeepCopy()
-			out.Labels, out.Annotations = l, a
-			desired.Spec.DeepCopyInto(&out.Spec)
-			return out, true
-		},
-	}
+	type gw = *v1beta1.Gateway
+	return newOps("Gateway",
+		func(ns string) typedClient[gw] { return r.istioClient.NetworkingV1beta1().Gateways(ns) },
+		func(ns, name string) (gw, error) { return r.gatewayLister.Gateways(ns).Get(name) },
+		r.gatewayLister.List,
+		mergeIstio(func(o gw) proto.Message { return &o.Spec }, gw.DeepCopy,
+			func(dst, src gw) { src.Spec.DeepCopyInto(&dst.Spec) }))
 }
 
 func (r *Reconciler) secretOps() kindOps[*corev1.Secret] {
-	client := r.kubeClient.CoreV1()
-	return kindOps[*corev1.Secret]{
-		kind: "Secret",
-		get: func(ns, name string) (*corev1.Secret, error) {
-			return r.secretLister.Secrets(ns).Get(name)
-		},
-		list: r.secretLister.List,
-		create: func(ctx context.Context, o *corev1.Secret) error {
-			_, err := client.Secrets(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-			return err
-		},
-		update: func(ctx context.Context, o *corev1.Secret) error {
-			_, err := client.Secrets(o.Namespace).Update(ctx, o, metav1.UpdateOptions{})
-			return err
-		},
-		delete: func(ctx context.Context, ns, name string) error {
-			return client.Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{})
-		},
-		merge: func(existing, desired *corev1.Secret) (*corev1.Secret, bool) {
+	return newOps("Secret",
+		func(ns string) typedClient[*corev1.Secret] { return r.kubeClient.CoreV1().Secrets(ns) },
+		func(ns, name string) (*corev1.Secret, error) { return r.secretLister.Secrets(ns).Get(name) },
+		r.secretLister.List,
+		func(existing, desired *corev1.Secret) (*corev1.Secret, bool) {
 			l, a, changed := metaChanged(existing, desired)
-			if !changed && existing.Type == desired.Type && equality.Semantic.DeepEqual(existing.Data, desired.Data) {
+			if !changed && equality.Semantic.DeepEqual(existing.Data, desired.Data) {
 				return existing, false
 			}
+			// A Secret's type is immutable; the copy keeps the type it was
+			// created with and follows the origin's data.
 			out := existing.DeepCopy()
 			out.Labels, out.Annotations = l, a
-			out.Type, out.Data = desired.Type, desired.Data
+			out.Data = desired.Data
 			return out, true
-		},
-	}
+		})
 }

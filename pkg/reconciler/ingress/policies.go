@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 package ingress
 
 import (
@@ -115,11 +116,9 @@ func (r *Reconciler) resolvePolicies(ctx context.Context, ing *v1alpha1.Ingress)
 // resolveRevision resolves one revision's policy. governed is false when
 // neither ssm.dev/* annotations nor a ServerlessPolicy apply to it.
 func (r *Reconciler) resolveRevision(ctx context.Context, ing *v1alpha1.Ingress, cfg *config.Config, rev *servingv1.Revision) (policy.Policy, bool, error) {
+	// ParseAnnotations also rejects conflicting annotations.
 	annotations, ferr := policy.ParseAnnotations(rev.Annotations)
 	if ferr != nil {
-		return policy.Policy{}, false, ferr
-	}
-	if ferr := annotations.Validate(); ferr != nil {
 		return policy.Policy{}, false, ferr
 	}
 

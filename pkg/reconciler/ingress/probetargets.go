@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 package ingress
 
 import (
@@ -55,11 +56,17 @@ type gatewayProbeTargets struct {
 
 var _ status.ProbeTargetLister = (*gatewayProbeTargets)(nil)
 
-// ListProbeTargets implements status.ProbeTargetLister.
+// ListProbeTargets implements status.ProbeTargetLister. It fails with
+// errNoGatewayPods when no bound gateway has a ready pod. When pods exist but
+// no server can be probed (a KIngress whose own Gateway only redirects to
+// HTTPS, or only serves MUTUAL TLS), it returns no targets, which the prober
+// takes as ready: what those servers answer cannot be checked over plain
+// HTTP(S), and net-istio behaves the same.
 func (l *gatewayProbeTargets) ListProbeTargets(ctx context.Context, ing *v1alpha1.Ingress) ([]status.ProbeTarget, error) {
 	hostsByGateway := ingress.HostsPerVisibility(ing, l.gatewaysFor(ctx, ing))
 	names := sets.List(sets.KeySet(hostsByGateway))
 	var out []status.ProbeTarget
+	pods := 0
 	for _, qualified := range names {
 		ns, name, err := cache.SplitMetaNamespaceKey(qualified)
 		if err != nil || ns == "" {
@@ -69,10 +76,11 @@ func (l *gatewayProbeTargets) ListProbeTargets(ctx context.Context, ing *v1alpha
 		if err != nil {
 			return nil, fmt.Errorf("getting Gateway %s: %w", qualified, err)
 		}
-		targets, err := l.targetsOf(gw)
+		targets, ready, err := l.targetsOf(gw)
 		if err != nil {
 			return nil, fmt.Errorf("gateway %s: %w", qualified, err)
 		}
+		pods += ready
 		// Every host of a gateway is in the same VirtualService, which Istio
 		// applies atomically: probing one host proves them all.
 		host := sets.List(hostsByGateway[qualified])[0]
@@ -83,21 +91,28 @@ func (l *gatewayProbeTargets) ListProbeTargets(ctx context.Context, ing *v1alpha
 			out = append(out, t)
 		}
 	}
-	if len(out) == 0 {
+	if pods == 0 {
 		return nil, fmt.Errorf("%w for gateways %v", errNoGatewayPods, names)
 	}
 	return out, nil
 }
 
-// targetsOf returns a probe target per probe-able server of gw.
-func (l *gatewayProbeTargets) targetsOf(gw *v1beta1.Gateway) ([]status.ProbeTarget, error) {
+// targetsOf returns a probe target per probe-able server of gw, and how many
+// ready pods serve gw.
+func (l *gatewayProbeTargets) targetsOf(gw *v1beta1.Gateway) ([]status.ProbeTarget, int, error) {
 	svc, err := l.serviceOf(gw)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	eps, err := l.endpointsLister.Endpoints(svc.Namespace).Get(svc.Name)
 	if err != nil {
-		return nil, fmt.Errorf("getting Endpoints %s/%s: %w", svc.Namespace, svc.Name, err)
+		return nil, 0, fmt.Errorf("getting Endpoints %s/%s: %w", svc.Namespace, svc.Name, err)
+	}
+	ready := sets.New[string]()
+	for _, subset := range eps.Subsets {
+		for _, a := range subset.Addresses {
+			ready.Insert(a.IP)
+		}
 	}
 	seen := sets.New[string]()
 	var out []status.ProbeTarget
@@ -134,7 +149,7 @@ func (l *gatewayProbeTargets) targetsOf(gw *v1beta1.Gateway) ([]status.ProbeTarg
 			})
 		}
 	}
-	return out, nil
+	return out, ready.Len(), nil
 }
 
 // serviceOf finds the Service in front of gw's pods: the one whose labels

@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 package ingress
 
 import (
@@ -54,9 +55,9 @@ type kindOps[T kmeta.Accessor] struct {
 // ownedSelector selects every object SSM made for ing, in any namespace.
 func ownedSelector(ing *v1alpha1.Ingress) labels.Selector {
 	return labels.SelectorFromSet(labels.Set{
-		networking.IngressLabelKey:        ing.Name,
+		networking.IngressLabelKey:         ing.Name,
 		resources.IngressNamespaceLabelKey: ing.Namespace,
-		ssm.ManagedByLabelKey:             ssm.ManagedByLabelValue,
+		ssm.ManagedByLabelKey:              ssm.ManagedByLabelValue,
 	})
 }
 

@@ -165,6 +165,12 @@ func MakeExternalIngressGateways(ing *v1alpha1.Ingress, servers []*istiov1beta1.
 // MakeTLSServers builds one HTTPS server per entry of tls, in order. A
 // certificate whose Secret is not in the gateway Service's namespace is read
 // from its copy there (see MakeSecrets), whose origin must be in originSecrets.
+//
+// Every certificate, wildcard or not, gets a server on the KIngress's own
+// Gateway. net-istio instead shares one Gateway per wildcard certificate
+// among all KIngresses, because Istio can answer 404 when a browser reuses an
+// HTTP/2 connection across hosts served by different servers with the same
+// certificate; that sharing is not implemented here.
 func MakeTLSServers(ing *v1alpha1.Ingress, visibility v1alpha1.IngressVisibility, tls []v1alpha1.IngressTLS,
 	gatewayServiceNamespace string, originSecrets map[string]*corev1.Secret,
 ) ([]*istiov1beta1.Server, error) {
