@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 // Package serverlesspolicy reconciles ServerlessPolicy objects: it resolves a
 // policy's spec against config-ssm's defaults, finds the Knative Services
 // and Revisions it governs, and reports both, and any conflict with another
