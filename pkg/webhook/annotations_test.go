@@ -244,7 +244,7 @@ invalid value: "medium": metadata.annotations[ssm.dev/lifecycle]
 			name: "Revision: update that leaves bad ssm.dev annotations unchanged",
 			ctx:  apis.WithinUpdate(context.Background(), knative("Revision", badTimeout, nil)),
 			obj: knative("Revision", map[string]any{
-				"ssm.dev/timeout":                        "5 seconds",
+				"ssm.dev/timeout":                          "5 seconds",
 				"serving.knative.dev/routingStateModified": "2026-01-01T00:00:00Z",
 			}, nil),
 		},
@@ -281,7 +281,8 @@ func TestValidateKnativeAnnotationsNotStrings(t *testing.T) {
 	u := knative("Revision", map[string]any{"ssm.dev/retries": int64(3)}, nil)
 	err := ValidateKnativeAnnotations(apis.WithinCreate(context.Background()), u)
 	want := "Revision default/hello: annotations must map strings to strings: " +
-		".metadata.annotations.ssm.dev/retries accessor error: 3 is of the type int64, expected string: metadata.annotations"
+		`.metadata.annotations accessor error: contains non-string value in the map under key "ssm.dev/retries": ` +
+		"3 is of the type int64, expected string: metadata.annotations"
 	got := ""
 	if err != nil {
 		got = err.Error()

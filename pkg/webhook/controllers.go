@@ -117,8 +117,7 @@ func NewDefaultingAdmissionController(ctx context.Context, _ configmap.Watcher) 
 		DefaultingWebhookName, DefaultingPath,
 		CRDTypes(),
 		unchangedContext,
-		// The CRDs carry structural schemas, so the API server has already
-		// pruned unknown fields before admission.
+		// Unknown fields are allowed: see NewValidationAdmissionController.
 		false,
 	)
 }
@@ -131,8 +130,10 @@ func NewValidationAdmissionController(ctx context.Context, _ configmap.Watcher) 
 		ValidationWebhookName, ValidationPath,
 		ValidationTypes(),
 		unchangedContext,
-		// false: Knative objects reach this controller too, and their schema
-		// is Knative's to enforce, not ours.
+		// Unknown fields are allowed: the CRDs carry structural schemas, so
+		// the API server has pruned or rejected them before admission, and
+		// during an upgrade a webhook older than the CRD must not reject the
+		// fields the newer schema adds.
 		false,
 		ValidationCallbacks(),
 	)
