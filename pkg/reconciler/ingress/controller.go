@@ -53,6 +53,7 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/policy"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/resources"
+	"github.com/serverless-mesh/ssm/pkg/xdsprobe"
 )
 
 // SecretLabelSelector selects the Secrets the controller watches: the TLS
@@ -137,24 +138,30 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	gatewayInformer.Informer().AddEventHandler(controller.HandleAll(
 		controller.EnsureTypeMeta(r.tracker.OnChanged, v1beta1.SchemeGroupVersion.WithKind("Gateway"))))
 
-	prober := status.NewProber(
-		logger.Named("status-prober"),
-		&gatewayProbeTargets{
-			gatewayLister:   gatewayInformer.Lister(),
-			serviceLister:   serviceInformer.Lister(),
-			endpointsLister: endpointsInformer.Lister(),
-			gatewaysFor:     r.boundGateways,
-		},
-		func(ing *v1alpha1.Ingress) {
-			impl.EnqueueKey(types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name})
-		})
-	r.statusManager = prober
+	probeTargets := &gatewayProbeTargets{
+		gatewayLister:   gatewayInformer.Lister(),
+		serviceLister:   serviceInformer.Lister(),
+		endpointsLister: endpointsInformer.Lister(),
+		gatewaysFor:     r.boundGateways,
+	}
+	enqueue := func(ing *v1alpha1.Ingress) {
+		impl.EnqueueKey(types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name})
+	}
+	prober := status.NewProber(logger.Named("status-prober"), probeTargets, enqueue)
 	prober.Start(ctx.Done())
+	// config-ssm's readiness-mode picks the prober or xDS at each reconcile.
+	readinessManager := &readiness{
+		probe: prober,
+		newXDS: func(address string) (*xdsprobe.Manager, error) {
+			return xdsprobe.NewManager(ctx, xdsprobe.Options{Address: address}, &gatewayWorkloads{targets: probeTargets}, enqueue)
+		},
+	}
+	r.statusManager = readinessManager
 
 	podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: prober.CancelPodProbing})
 	ingressInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		DeleteFunc: func(obj interface{}) {
-			prober.CancelIngressProbing(obj)
+			readinessManager.CancelIngressProbing(obj)
 			r.tracker.OnDeletedObserver(obj)
 		},
 	})

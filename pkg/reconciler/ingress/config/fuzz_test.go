@@ -80,6 +80,9 @@ func FuzzNewSSMFromConfigMap(f *testing.F) {
 		if _, err := parseReadinessMode(string(ssm.Readiness)); err != nil {
 			t.Errorf("accepted readiness mode: %v", err)
 		}
+		if _, err := parseXDSAddress(ssm.XDSAddress); err != nil {
+			t.Errorf("accepted xds-address: %v", err)
+		}
 		for _, g := range append(append([]Gateway{}, ssm.IngressGateways...), ssm.LocalGateways...) {
 			if err := g.Validate(); err != nil {
 				t.Errorf("accepted gateway %s: %v", g.QualifiedName(), err)

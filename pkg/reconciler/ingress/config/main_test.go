@@ -63,6 +63,7 @@ func defaultSSMLiteral() *SSM {
 		IngressGateways: defaultIngressGatewaysLiteral(),
 		LocalGateways:   defaultLocalGatewaysLiteral(),
 		Readiness:       "probe",
+		XDSAddress:      "istiod.istio-system.svc:15010",
 		Policy: policy.Defaults{
 			Lifecycle:           "auto",
 			ShortLivedThreshold: time.Second,

@@ -19,7 +19,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"sort"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,12 +31,18 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/policy"
 )
 
-// ReadinessModeKey selects how KIngress readiness is confirmed.
-const ReadinessModeKey = "readiness-mode"
+const (
+	// ReadinessModeKey selects how KIngress readiness is confirmed.
+	ReadinessModeKey = "readiness-mode"
+	// XDSAddressKey is istiod's plaintext xDS address for readiness-mode xds.
+	XDSAddressKey = "xds-address"
+	// DefaultXDSAddress is where Istio's charts serve plaintext xDS.
+	DefaultXDSAddress = "istiod.istio-system.svc:15010"
+)
 
 // readinessModes lists the accepted readiness-mode values.
 func readinessModes() []ReadinessMode {
-	return []ReadinessMode{ReadinessProbe}
+	return []ReadinessMode{ReadinessProbe, ReadinessXDS}
 }
 
 func parseReadinessMode(raw string) (ReadinessMode, error) {
@@ -47,24 +55,47 @@ func parseReadinessMode(raw string) (ReadinessMode, error) {
 	return "", fmt.Errorf("unknown readiness mode %q", raw)
 }
 
+// parseXDSAddress accepts host:port with a non-empty host and a port from 1
+// to 65535; gRPC would accept more (schemes, resolvers), but a plain address
+// is what istiod's Service offers and what a typo is checked against.
+func parseXDSAddress(raw string) (string, error) {
+	addr := strings.TrimSpace(raw)
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("not host:port: %w", err)
+	}
+	if host == "" {
+		return "", errors.New("the host is empty")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	return addr, nil
+}
+
 // defaultSSM is config-ssm with no keys set.
 func defaultSSM() *SSM {
 	return &SSM{
 		IngressGateways: DefaultIngressGateways(),
 		LocalGateways:   DefaultLocalGateways(),
 		Readiness:       ReadinessProbe,
+		XDSAddress:      DefaultXDSAddress,
 		Policy:          policy.NewDefaults(),
 	}
 }
 
 // ssmRules are every non-gateway key of config-ssm, each writing into ssm.
 func ssmRules(ssm *SSM) []keyRule {
-	readiness := keyRule{
+	readiness := []keyRule{{
 		key:     ReadinessModeKey,
-		allowed: `"probe"`,
+		allowed: `"probe", "xds"`,
 		parse:   parser.AsFunc(ReadinessModeKey, &ssm.Readiness, parseReadinessMode),
-	}
-	return append([]keyRule{readiness}, policyRules(&ssm.Policy)...)
+	}, {
+		key:     XDSAddressKey,
+		allowed: "host:port, with a port from 1 to 65535",
+		parse:   parser.AsFunc(XDSAddressKey, &ssm.XDSAddress, parseXDSAddress),
+	}}
+	return append(readiness, policyRules(&ssm.Policy)...)
 }
 
 // NewSSMFromConfigMap parses config-ssm on its own: its gateway keys when it

@@ -71,8 +71,32 @@ func TestNewSSMFromConfigMapRejects(t *testing.T) {
 		wantErr: []string{`unknown key "bogus"`, `"min-samples": invalid value "x"`},
 	}, {
 		name:    "readiness-mode unknown",
-		data:    map[string]string{"readiness-mode": "xds"},
-		wantErr: []string{`"readiness-mode"`, `"xds"`, `allowed: "probe"`},
+		data:    map[string]string{"readiness-mode": "grpc"},
+		wantErr: []string{`"readiness-mode"`, `"grpc"`, `allowed: "probe", "xds"`},
+	}, {
+		name:    "readiness-mode empty",
+		data:    map[string]string{"readiness-mode": ""},
+		wantErr: []string{`"readiness-mode"`, `invalid value ""`, `allowed: "probe", "xds"`},
+	}, {
+		name:    "xds-address without a port",
+		data:    map[string]string{"xds-address": "istiod.istio-system.svc"},
+		wantErr: []string{`"xds-address"`, `"istiod.istio-system.svc"`, "allowed: host:port, with a port from 1 to 65535", "missing port"},
+	}, {
+		name:    "xds-address without a host",
+		data:    map[string]string{"xds-address": ":15010"},
+		wantErr: []string{`"xds-address"`, `":15010"`, "allowed: host:port", "the host is empty"},
+	}, {
+		name:    "xds-address port out of range",
+		data:    map[string]string{"xds-address": "istiod:65536"},
+		wantErr: []string{`"xds-address"`, `"istiod:65536"`, `port "65536" is not a number from 1 to 65535`},
+	}, {
+		name:    "xds-address named port",
+		data:    map[string]string{"xds-address": "istiod:grpc"},
+		wantErr: []string{`"xds-address"`, `"istiod:grpc"`, `port "grpc" is not a number from 1 to 65535`},
+	}, {
+		name:    "xds-address with a scheme",
+		data:    map[string]string{"xds-address": "http://istiod:15010"},
+		wantErr: []string{`"xds-address"`, `"http://istiod:15010"`, "not host:port"},
 	}, {
 		name:    "default-lifecycle unknown",
 		data:    map[string]string{"default-lifecycle": "forever"},
@@ -185,6 +209,21 @@ func TestNewSSMFromConfigMapAccepts(t *testing.T) {
 	}, {
 		name: "readiness-mode probe",
 		data: map[string]string{"readiness-mode": " probe "},
+	}, {
+		name: "readiness-mode xds",
+		data: map[string]string{"readiness-mode": "xds"},
+		want: func(s *SSM) { s.Readiness = "xds" },
+	}, {
+		name: "xds-address",
+		data: map[string]string{"readiness-mode": "xds", "xds-address": " 127.0.0.1:15010 "},
+		want: func(s *SSM) {
+			s.Readiness = "xds"
+			s.XDSAddress = "127.0.0.1:15010"
+		},
+	}, {
+		name: "xds-address IPv6",
+		data: map[string]string{"xds-address": "[::1]:15010"},
+		want: func(s *SSM) { s.XDSAddress = "[::1]:15010" },
 	}, {
 		name: "default-lifecycle",
 		data: map[string]string{"default-lifecycle": "short-lived"},

@@ -54,6 +54,10 @@ type ReadinessMode string
 const (
 	// ReadinessProbe probes the gateway pods over HTTP with knative.dev/networking's prober.
 	ReadinessProbe ReadinessMode = "probe"
+	// ReadinessXDS asks istiod over xDS, as the gateway would, whether the
+	// gateway's routes carry the KIngress; for clusters where no gateway pod
+	// runs to be probed (a local control plane).
+	ReadinessXDS ReadinessMode = "xds"
 )
 
 // SSM is the parsed config-ssm (with config-istio's gateways folded in).
@@ -66,6 +70,9 @@ type SSM struct {
 	GatewaysFromIstioConfig bool
 	// Readiness is how KIngress readiness is confirmed.
 	Readiness ReadinessMode
+	// XDSAddress is istiod's plaintext xDS gRPC address (host:port), read
+	// when Readiness is ReadinessXDS.
+	XDSAddress string
 	// Policy holds the lifecycle defaults.
 	Policy policy.Defaults
 }
