@@ -1,0 +1,364 @@
+#!/usr/bin/env bash
+# Copyright 2026 The SSM Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     https://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+# cluster.sh runs a real, local Kubernetes control plane for SSM's
+# integration tests, built from Go modules by hack/build-tools.sh:
+#
+#   cluster.sh up        bring it up (idempotent: a half-up cluster is torn
+#                        down and brought up again)
+#   cluster.sh down      stop every process and remove every namespace it made
+#   cluster.sh status    what runs, and where
+#   cluster.sh exec CMD  run CMD inside the cluster's network (kubectl, tests)
+#   cluster.sh kubectl … kubectl as cluster admin
+#
+# Layout. Nothing binds on the host: every process runs inside private
+# network namespaces this script creates. "ssm-hub" holds a bridge
+# (10.200.0.1/24) and the control plane: etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, KWOK. Every component built on
+# knative.dev/pkg's sharedmain binds fixed ports (8080, 8008, ...) on all
+# interfaces, so each gets its own namespace with a veth on the bridge, as a
+# pod would: ssm-controller 10.200.0.10, ssm-webhook 10.200.0.11. They talk
+# to the apiserver as their own ServiceAccounts (RBAC is on), and the
+# apiserver reaches the webhook through its Endpoints
+# (--enable-aggregator-routing).
+#
+#   SSM_CLUSTER_DIR  state: certificates, kubeconfigs, logs, pids
+#                    (default: $XDG_CACHE_HOME/ssm-cluster)
+#   SSM_TOOLS_DIR    where hack/build-tools.sh caches binaries
+
+set -o errexit
+set -o nounset
+set -o pipefail
+shopt -s inherit_errexit
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+STATE="${SSM_CLUSTER_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/ssm-cluster}"
+HUB=ssm-hub
+HUB_IP=10.200.0.1
+API="https://${HUB_IP}:6443"
+
+# Component network namespaces and their addresses on the bridge.
+declare -A COMPONENT_IP=(
+  [ssm-controller]=10.200.0.10
+  [ssm-webhook]=10.200.0.11
+)
+
+log() { echo "--- $(date +%T) $*" >&2; }
+die() { echo "cluster.sh: $*" >&2; exit 1; }
+
+in_hub() { ip netns exec "${HUB}" "$@"; }
+
+kubectl_admin() {
+  in_hub "${TOOLS}/bin/kubectl" --kubeconfig "${STATE}/admin.kubeconfig" "$@"
+}
+
+# --- processes ---------------------------------------------------------------
+
+# start NAME NETNS CMD...: run CMD in NETNS, detached, logging to logs/NAME.log.
+start() {
+  local name="$1" ns="$2"
+  shift 2
+  log "starting ${name} (netns ${ns})"
+  ip netns exec "${ns}" setsid "$@" >"${STATE}/logs/${name}.log" 2>&1 < /dev/null &
+  echo $! > "${STATE}/pids/${name}"
+}
+
+# alive NAME: the process started as NAME still runs.
+alive() {
+  local pid
+  pid="$(cat "${STATE}/pids/$1" 2>/dev/null)" || return 1
+  kill -0 "${pid}" 2>/dev/null
+}
+
+# died NAME: report a component that exited, with its log tail, and fail.
+died() {
+  echo "cluster.sh: $1 exited; last lines of its log (${STATE}/logs/$1.log):" >&2
+  tail -n 30 "${STATE}/logs/$1.log" >&2 || true
+  return 1
+}
+
+# wait_for NAME SECONDS CMD...: poll CMD until it succeeds, NAME dies or time runs out.
+wait_for() {
+  local name="$1" seconds="$2"
+  shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    alive "${name}" || died "${name}"
+    if ((SECONDS >= deadline)); then
+      echo "cluster.sh: ${name} not ready after ${seconds}s; last lines of its log:" >&2
+      tail -n 30 "${STATE}/logs/${name}.log" >&2 || true
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# --- network -----------------------------------------------------------------
+
+make_network() {
+  log "network namespaces and bridge"
+  ip netns add "${HUB}"
+  in_hub ip link set lo up
+  in_hub ip link add br0 type bridge
+  in_hub ip addr add "${HUB_IP}/24" dev br0
+  in_hub ip link set br0 up
+  local c
+  for c in "${!COMPONENT_IP[@]}"; do
+    ip netns add "${c}"
+    ip -n "${HUB}" link add "v-${c:0:12}" type veth peer name eth0 netns "${c}"
+    ip -n "${HUB}" link set "v-${c:0:12}" master br0 up
+    ip -n "${c}" link set lo up
+    ip -n "${c}" addr add "${COMPONENT_IP[${c}]}/24" dev eth0
+    ip -n "${c}" link set eth0 up
+    ip -n "${c}" route add default via "${HUB_IP}"
+  done
+}
+
+remove_network() {
+  local ns
+  for ns in "${HUB}" "${!COMPONENT_IP[@]}"; do
+    if ip netns list | grep -qw "${ns}"; then
+      ip netns delete "${ns}"
+    fi
+  done
+}
+
+# --- certificates and kubeconfigs ---------------------------------------------
+
+make_pki() {
+  log "certificates"
+  local pki="${STATE}/pki"
+  mkdir -p "${pki}"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ssm-local-ca" \
+    -keyout "${pki}/ca.key" -out "${pki}/ca.crt" 2>/dev/null
+  cat > "${pki}/apiserver.ext" <<EOF
+subjectAltName=IP:${HUB_IP},IP:10.96.0.1,IP:127.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+extendedKeyUsage=serverAuth
+EOF
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" \
+    -keyout "${pki}/apiserver.key" -out "${pki}/apiserver.csr" 2>/dev/null
+  openssl x509 -req -in "${pki}/apiserver.csr" -CA "${pki}/ca.crt" -CAkey "${pki}/ca.key" \
+    -CAcreateserial -days 2 -extfile "${pki}/apiserver.ext" -out "${pki}/apiserver.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=admin" \
+    -keyout "${pki}/admin.key" -out "${pki}/admin.csr" 2>/dev/null
+  echo "extendedKeyUsage=clientAuth" > "${pki}/client.ext"
+  openssl x509 -req -in "${pki}/admin.csr" -CA "${pki}/ca.crt" -CAkey "${pki}/ca.key" \
+    -CAcreateserial -days 2 -extfile "${pki}/client.ext" -out "${pki}/admin.crt" 2>/dev/null
+  openssl genrsa -out "${pki}/sa.key" 2048 2>/dev/null
+  openssl rsa -in "${pki}/sa.key" -pubout -out "${pki}/sa.pub" 2>/dev/null
+  write_kubeconfig "${STATE}/admin.kubeconfig" \
+    "client-certificate: ${pki}/admin.crt
+    client-key: ${pki}/admin.key"
+}
+
+# write_kubeconfig FILE USER-FIELDS
+write_kubeconfig() {
+  cat > "$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: ${API}
+    certificate-authority: ${STATE}/pki/ca.crt
+users:
+- name: user
+  user:
+    $2
+contexts:
+- name: local
+  context: {cluster: local, user: user}
+current-context: local
+EOF
+}
+
+# sa_kubeconfig NAMESPACE NAME: a kubeconfig authenticating as that ServiceAccount.
+sa_kubeconfig() {
+  local token
+  token="$(kubectl_admin create token "$2" -n "$1" --duration=48h)"
+  write_kubeconfig "${STATE}/$2.kubeconfig" "token: ${token}"
+  echo "${STATE}/$2.kubeconfig"
+}
+
+# --- control plane -----------------------------------------------------------
+
+start_control_plane() {
+  start etcd "${HUB}" "${TOOLS}/bin/etcd" --data-dir "${STATE}/etcd" --unsafe-no-fsync \
+    --listen-client-urls "http://${HUB_IP}:2379" --advertise-client-urls "http://${HUB_IP}:2379" \
+    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+    --initial-cluster default=http://127.0.0.1:2380 --log-level warn
+  wait_for etcd 30 in_hub curl -sf "http://${HUB_IP}:2379/health"
+
+  local pki="${STATE}/pki"
+  start kube-apiserver "${HUB}" "${TOOLS}/bin/kube-apiserver" \
+    --etcd-servers "http://${HUB_IP}:2379" \
+    --bind-address "${HUB_IP}" --advertise-address "${HUB_IP}" --secure-port 6443 \
+    --tls-cert-file "${pki}/apiserver.crt" --tls-private-key-file "${pki}/apiserver.key" \
+    --client-ca-file "${pki}/ca.crt" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "${pki}/sa.pub" --service-account-signing-key-file "${pki}/sa.key" \
+    --service-cluster-ip-range 10.96.0.0/16 \
+    --authorization-mode Node,RBAC --enable-aggregator-routing=true \
+    --enable-admission-plugins NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook
+  wait_for kube-apiserver 60 kubectl_admin get --raw /readyz
+
+  start kube-controller-manager "${HUB}" "${TOOLS}/bin/kube-controller-manager" \
+    --kubeconfig "${STATE}/admin.kubeconfig" --bind-address 127.0.0.1 --secure-port 10257 \
+    --service-account-private-key-file "${pki}/sa.key" --root-ca-file "${pki}/ca.crt" \
+    --cluster-signing-cert-file "${pki}/ca.crt" --cluster-signing-key-file "${pki}/ca.key" \
+    --use-service-account-credentials=false --leader-elect=false \
+    --controllers '*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route'
+}
+
+# istiod reads the Istio objects SSM writes and serves the gateway's Envoy
+# configuration over plaintext xDS on the bridge, where tests and SSM's
+# xds readiness mode connect as the gateway would. Its CA and webhooks are
+# off: no workload here needs certificates from it yet.
+start_istiod() {
+  cat > "${STATE}/mesh.yaml" <<EOF
+rootNamespace: istio-system
+defaultConfig:
+  discoveryAddress: ${HUB_IP}:15010
+EOF
+  start istiod "${HUB}" env POD_NAMESPACE=istio-system ENABLE_CA_SERVER=false \
+    INJECTION_WEBHOOK_CONFIG_NAME= VALIDATION_WEBHOOK_CONFIG_NAME= PILOT_ENABLE_ANALYSIS=false \
+    "${TOOLS}/bin/pilot-discovery" discovery --kubeconfig "${STATE}/admin.kubeconfig" \
+    --meshConfig "${STATE}/mesh.yaml" --grpcAddr "${HUB_IP}:15010" --httpAddr "${HUB_IP}:18080" \
+    --httpsAddr 127.0.0.1:15017 --secureGRPCAddr "" --monitoringAddr 127.0.0.1:15014
+  wait_for istiod 60 in_hub curl -sf "http://${HUB_IP}:18080/ready"
+}
+
+# --- SSM -----------------------------------------------------------------------
+
+install_crds_and_config() {
+  log "namespaces, CRDs and ConfigMaps"
+  kubectl_admin create namespace knative-serving
+  kubectl_admin create namespace istio-system
+  kubectl_admin apply -f "${TOOLS}/istio/crd-all.gen.yaml" >/dev/null
+  kubectl_admin apply -f "${TOOLS}/knative/crds/" >/dev/null
+  kubectl_admin apply -f "${TOOLS}/knative/configmaps/" >/dev/null
+  kubectl_admin wait --for condition=Established --timeout 60s crd --all >/dev/null
+  local f
+  for f in "${REPO_ROOT}"/config/1*.yaml "${REPO_ROOT}"/config/2*.yaml \
+    "${REPO_ROOT}"/config/3*.yaml "${REPO_ROOT}"/config/4*.yaml; do
+    kubectl_admin apply -f "${f}" >/dev/null
+  done
+  kubectl_admin wait --for condition=Established --timeout 60s crd --all >/dev/null
+  # No Envoy gateway runs here, so HTTP probes have no target: readiness is
+  # confirmed from the routes istiod generates for the gateway instead.
+  kubectl_admin patch configmap config-ssm -n knative-serving --type merge \
+    -p "{\"data\":{\"readiness-mode\":\"xds\",\"xds-address\":\"${HUB_IP}:15010\"}}" >/dev/null
+  # What a real install has and a Deployment-less local cluster lacks: the
+  # gateway Services SSM reads, and Services whose Endpoints are the
+  # component network namespaces instead of pods.
+  kubectl_admin apply -f "${REPO_ROOT}/hack/local/services.yaml" >/dev/null
+}
+
+build_ssm() {
+  log "building SSM's binaries"
+  mkdir -p "${STATE}/bin"
+  go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/controller ./cmd/webhook
+}
+
+start_ssm() {
+  local env=(env SYSTEM_NAMESPACE=knative-serving KUBE_API_QPS=100 KUBE_API_BURST=200
+    CONFIG_LOGGING_NAME=config-logging CONFIG_OBSERVABILITY_NAME=config-observability)
+  local kc
+  kc="$(sa_kubeconfig knative-serving ssm-webhook)"
+  start ssm-webhook ssm-webhook "${env[@]}" WEBHOOK_PORT=8443 "${STATE}/bin/webhook" --kubeconfig "${kc}" --disable-ha
+  kc="$(sa_kubeconfig knative-serving ssm-controller)"
+  start ssm-controller ssm-controller "${env[@]}" "${STATE}/bin/controller" --kubeconfig "${kc}" --disable-ha
+  # The webhook's certificates controller writes its Secret, then serves.
+  wait_for ssm-webhook 60 in_hub curl -sk -o /dev/null "https://${COMPONENT_IP[ssm-webhook]}:8443/"
+  kubectl_admin apply -f "${REPO_ROOT}/config/600-webhook-configurations.yaml" >/dev/null
+  # The configurations are usable once the webhook has filled in their CA.
+  wait_for ssm-webhook 60 has_ca_bundle validatingwebhookconfiguration validation.webhook.ssm.dev
+  wait_for ssm-webhook 60 has_ca_bundle mutatingwebhookconfiguration defaulting.webhook.ssm.dev
+}
+
+has_ca_bundle() {
+  [[ -n "$(kubectl_admin get "$1" "$2" -o jsonpath='{.webhooks[0].clientConfig.caBundle}')" ]]
+}
+
+# --- commands ------------------------------------------------------------------
+
+cmd_down() {
+  local f
+  if [[ -d "${STATE}/pids" ]]; then
+    for f in "${STATE}"/pids/*; do
+      [[ -e "${f}" ]] || continue
+      kill -TERM -- "-$(cat "${f}")" 2>/dev/null || kill -TERM "$(cat "${f}")" 2>/dev/null || true
+    done
+    sleep 0.5
+    for f in "${STATE}"/pids/*; do
+      [[ -e "${f}" ]] || continue
+      kill -KILL -- "-$(cat "${f}")" 2>/dev/null || kill -KILL "$(cat "${f}")" 2>/dev/null || true
+      rm -f "${f}"
+    done
+  fi
+  remove_network
+  rm -rf "${STATE}/etcd" "${STATE}/pki" "${STATE}"/*.kubeconfig
+}
+
+cmd_up() {
+  local started=${SECONDS}
+  [[ "$(id -u)" == 0 ]] || die "up needs root (network namespaces)"
+  TOOLS="$("${REPO_ROOT}/hack/build-tools.sh" --print-dir)" || die "tools are not built: run hack/build-tools.sh"
+  # A half-up cluster is not repaired piecemeal: start from nothing.
+  if ip netns list | grep -qw "${HUB}" || compgen -G "${STATE}/pids/*" >/dev/null; then
+    log "a previous cluster is (partly) up: taking it down first"
+    cmd_down
+  fi
+  mkdir -p "${STATE}/logs" "${STATE}/pids"
+  # Whatever fails from here on, nothing is left running.
+  trap 'rc=$?; if ((rc != 0)); then echo "cluster.sh: up failed; taking everything down (logs stay in ${STATE}/logs)" >&2; cmd_down; fi' EXIT
+  build_ssm
+  make_network
+  make_pki
+  start_control_plane
+  install_crds_and_config
+  start_istiod
+  start_ssm
+  trap - EXIT
+  log "cluster up in $((SECONDS - started))s; admin kubeconfig ${STATE}/admin.kubeconfig (use: hack/cluster.sh kubectl ...)"
+}
+
+cmd_status() {
+  local f name
+  for f in "${STATE}"/pids/*; do
+    [[ -e "${f}" ]] || { echo "not running"; return; }
+    name="$(basename "${f}")"
+    if alive "${name}"; then echo "${name}: running (pid $(cat "${f}"))"; else echo "${name}: DEAD"; fi
+  done
+}
+
+main() {
+  local cmd="${1:-}"
+  shift || true
+  case "${cmd}" in
+    up) cmd_up ;;
+    down) cmd_down; log "down" ;;
+    status) cmd_status ;;
+    dir) echo "${STATE}" ;;
+    exec) in_hub "$@" ;;
+    kubectl)
+      TOOLS="$("${REPO_ROOT}/hack/build-tools.sh" --print-dir)" || die "tools are not built: run hack/build-tools.sh"
+      kubectl_admin "$@"
+      ;;
+    *) die "usage: cluster.sh up|down|status|dir|exec CMD...|kubectl ARGS..." ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,159 @@
+//go:build integration
+
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package integration
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	netv1alpha1 "knative.dev/networking/pkg/apis/networking/v1alpha1"
+
+	"github.com/serverless-mesh/ssm/pkg/xdsprobe"
+)
+
+// ingressGateway is the workload istiod generates the external gateway's
+// configuration for: the pods knative-ingress-gateway selects.
+var ingressGateway = xdsprobe.Workload{Namespace: "istio-system", Labels: map[string]string{"istio": "ingressgateway"}}
+
+// gatewayRoute fetches, as the ingress gateway, the route istiod generated
+// for host, or nil when there is none (yet).
+func gatewayRoute(ctx context.Context, host string) (*routev3.Route, error) {
+	configs, err := xdsprobe.FetchRouteConfigurations(ctx, xdsprobe.Options{Address: os.Getenv("SSM_XDS_ADDRESS")}, ingressGateway)
+	if err != nil {
+		return nil, err
+	}
+	for _, rc := range configs {
+		for _, vh := range rc.GetVirtualHosts() {
+			for _, d := range vh.GetDomains() {
+				if d != host {
+					continue
+				}
+				routes := vh.GetRoutes()
+				// SSM puts the K-Network-Hash probe route first; traffic is last.
+				return routes[len(routes)-1], nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// TestL2IstiodServesSSMPolicy: istiod reads the VirtualService and
+// DestinationRule SSM wrote and generates, for the ingress gateway, a route
+// with the hosts, the weighted split, the header operations, the timeout and
+// the retry policy SSM meant.
+func TestL2IstiodServesSSMPolicy(t *testing.T) {
+	c := newClients(t)
+	ctx := context.Background()
+	ensureNamespace(t, c, testNS)
+
+	for name, timeout := range map[string]string{"split-00001": "2s", "split-00002": "3s"} {
+		if _, err := c.serving.ServingV1().Revisions(testNS).Create(ctx, revision(name, map[string]string{
+			"ssm.dev/lifecycle": "short-lived", "ssm.dev/timeout": timeout,
+		}), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating revision %s: %v", name, err)
+		}
+	}
+	ing := kingress("split", "split.l1.example.com", "split-00001")
+	path := &ing.Spec.Rules[0].HTTP.Paths[0]
+	path.Splits[0].Percent = 90
+	path.Splits = append(path.Splits, netv1alpha1.IngressBackendSplit{
+		IngressBackend: netv1alpha1.IngressBackend{ServiceNamespace: testNS, ServiceName: "split-00002", ServicePort: intstr.FromInt(80)},
+		Percent:        10,
+		AppendHeaders:  map[string]string{"Knative-Serving-Revision": "split-00002"},
+	})
+	path.AppendHeaders = map[string]string{"Knative-Serving-Namespace": testNS}
+	if _, err := c.networking.NetworkingV1alpha1().Ingresses(testNS).Create(ctx, ing, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the KIngress: %v", err)
+	}
+
+	var route *routev3.Route
+	eventually(t, "istiod's gateway route for split.l1.example.com", 60*time.Second, func(ctx context.Context) (bool, error) {
+		r, err := gatewayRoute(ctx, "split.l1.example.com")
+		route = r
+		return r != nil, err
+	})
+
+	// What Envoy gets, written out: a 90/10 split to the two revisions'
+	// clusters with their request headers, the loosest timeout of the two
+	// (3s), retries on connection failure only, and the path-level header.
+	action := route.GetRoute()
+	if got, want := action.GetTimeout(), durationpb.New(3*time.Second); !cmp.Equal(got, want, protocmp.Transform()) {
+		t.Errorf("route timeout = %v, want %v", got, want)
+	}
+	wantRetry := &routev3.RetryPolicy{RetryOn: "connect-failure", NumRetries: wrapperspb.UInt32(1)}
+	gotRetry := &routev3.RetryPolicy{RetryOn: action.GetRetryPolicy().GetRetryOn(), NumRetries: action.GetRetryPolicy().GetNumRetries()}
+	if diff := cmp.Diff(wantRetry, gotRetry, protocmp.Transform()); diff != "" {
+		t.Errorf("retry policy (-want +got):\n%s", diff)
+	}
+	type split struct {
+		Cluster string
+		Weight  uint32
+		Header  string
+	}
+	var gotSplits []split
+	for _, wc := range action.GetWeightedClusters().GetClusters() {
+		s := split{Cluster: wc.GetName(), Weight: wc.GetWeight().GetValue()}
+		for _, h := range wc.GetRequestHeadersToAdd() {
+			if h.GetHeader().GetKey() == "Knative-Serving-Revision" {
+				s.Header = h.GetHeader().GetValue()
+			}
+		}
+		gotSplits = append(gotSplits, s)
+	}
+	wantSplits := []split{
+		{Cluster: "outbound|80||split-00001.l1.svc.cluster.local", Weight: 90, Header: "split-00001"},
+		{Cluster: "outbound|80||split-00002.l1.svc.cluster.local", Weight: 10, Header: "split-00002"},
+	}
+	if diff := cmp.Diff(wantSplits, gotSplits); diff != "" {
+		t.Errorf("weighted clusters (-want +got):\n%s", diff)
+	}
+	var pathHeader string
+	for _, h := range route.GetRequestHeadersToAdd() {
+		if h.GetHeader().GetKey() == "Knative-Serving-Namespace" {
+			pathHeader = h.GetHeader().GetValue()
+		}
+	}
+	if pathHeader != testNS {
+		t.Errorf("route request header Knative-Serving-Namespace = %q, want %q", pathHeader, testNS)
+	}
+
+	// istiod accepted our objects: nothing in its log names them with an error.
+	logs, err := os.ReadFile(filepath.Join(c.stateDir, "logs", "istiod.log"))
+	if err != nil {
+		t.Fatalf("reading istiod's log: %v", err)
+	}
+	for _, line := range strings.Split(string(logs), "\n") {
+		lower := strings.ToLower(line)
+		if (strings.Contains(lower, "error") || strings.Contains(lower, "invalid") || strings.Contains(lower, "reject")) &&
+			(strings.Contains(line, "split-ingress") || strings.Contains(line, "split-split-0000")) {
+			t.Errorf("istiod reports a problem with SSM's objects: %s", line)
+		}
+	}
+}
