@@ -13,14 +13,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-# run.sh runs SSM's controller from source against the cluster KUBECONFIG
-# points at (README "Run"). The cluster needs Knative Serving, the Istio CRDs
-# and SSM's CRDs and ConfigMap from config/ applied; run.sh applies config/
-# itself when kubectl is on PATH.
-#
-#   KUBECONFIG      required: the cluster to run against
-#   KUBE_API_QPS    client rate limit (default 100, as config/500-controller.yaml)
-#   KUBE_API_BURST  client burst (default 200)
+# run.sh is SSM's main job on this machine (README "Run"): build the control
+# plane's tools if needed, bring the local real control plane up with SSM
+# installed, apply a sample function with ssm.dev/* annotations, and print
+# what SSM produced: the KIngress status, the VirtualService and
+# DestinationRule policy, and the route istiod generated for the gateway.
+# The cluster stays up; `hack/cluster.sh down` removes it. Needs root.
 
 set -o errexit
 set -o nounset
@@ -28,22 +26,26 @@ set -o pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if [[ -z "${KUBECONFIG:-}" || ! -r "${KUBECONFIG%%:*}" ]]; then
-  echo "run.sh: set KUBECONFIG to a readable kubeconfig of a cluster with Knative Serving and Istio's CRDs" >&2
-  exit 2
-fi
+./hack/build-tools.sh >/dev/null
+./hack/cluster.sh up
+k() { ./hack/cluster.sh kubectl "$@"; }
 
-if command -v kubectl >/dev/null; then
-  echo "=== applying SSM's CRDs, RBAC and config-ssm (config/1xx-4xx)"
-  for f in config/1*.yaml config/2*.yaml config/3*.yaml config/4*.yaml; do
-    kubectl apply -f "${f}"
-  done
-else
-  echo "=== kubectl not found: assuming config/ is already applied"
-fi
+echo "=== applying hack/local/sample.yaml"
+k apply -f hack/local/sample.yaml
 
-echo "=== starting ssm-controller (ingress class ssm.ingress.networking.knative.dev)"
-export SYSTEM_NAMESPACE="${SYSTEM_NAMESPACE:-knative-serving}"
-export KUBE_API_QPS="${KUBE_API_QPS:-100}"
-export KUBE_API_BURST="${KUBE_API_BURST:-200}"
-exec go run ./cmd/controller --kubeconfig="${KUBECONFIG%%:*}"
+echo "=== waiting for the KIngress to be Ready (routes confirmed through istiod)"
+k wait --for condition=Ready --timeout 60s ingresses.networking.internal.knative.dev/hello -n demo
+
+echo "=== KIngress demo/hello: status"
+k get ingresses.networking.internal.knative.dev hello -n demo -o jsonpath='{.status}' | jq .
+echo "=== VirtualService demo/hello-ingress: traffic route (timeout, retries)"
+k get virtualservices.networking.istio.io hello-ingress -n demo -o json | jq '.spec.http[-1] | {timeout, retries, route}'
+echo "=== DestinationRule for revision hello-00001: traffic policy"
+k get destinationrules.networking.istio.io -n demo -o json | jq '.items[] | {name: .metadata.name, lifecycle: .metadata.annotations["ssm.dev/lifecycle-class"], host: .spec.host, trafficPolicy: .spec.trafficPolicy}'
+echo "=== istiod's route for hello.demo.example.com, as the ingress gateway receives it"
+STATE="$(./hack/cluster.sh dir)"
+go build -o "${STATE}/bin/gatewayroutes" ./hack/gatewayroutes
+./hack/cluster.sh exec "${STATE}/bin/gatewayroutes" -xds 10.200.0.1:15010 hello.demo.example.com
+
+echo
+echo "The cluster is still up: hack/cluster.sh kubectl ...; take it down with hack/cluster.sh down."
