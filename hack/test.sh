@@ -56,16 +56,20 @@ go test -race -count=1 ./...
 # with "context deadline exceeded" when -fuzztime runs out while it is still
 # minimizing a new interesting input, without any failing input: that is the
 # engine, not a finding, and is reported as a warning.
+count_files() {
+  if [[ -d "$1" ]]; then find "$1" -type f | wc -l; else echo 0; fi
+}
+
 fuzz_one() {
   local pkg="$1" target="$2" out corpus="$1/testdata/fuzz/$2"
   local before
-  before="$(ls "${corpus}" 2>/dev/null | wc -l)"
+  before="$(count_files "${corpus}")"
   if out="$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME}" -fuzzminimizetime=1s "${pkg}" 2>&1)"; then
     echo "${out}" | tail -n 2
     return 0
   fi
   echo "${out}"
-  if [[ "$(ls "${corpus}" 2>/dev/null | wc -l)" == "${before}" ]] &&
+  if [[ "$(count_files "${corpus}")" == "${before}" ]] &&
     grep -q "context deadline exceeded" <<<"${out}" && ! grep -q "Failing input written" <<<"${out}"; then
     echo "WARNING: ${target}: the fuzzing engine ran out of time while minimizing; no failing input was found"
     return 0
