@@ -18,6 +18,7 @@ package xdsprobe
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,14 +71,20 @@ func routeNamesOf(listeners []*listenerv3.Listener) ([]string, error) {
 // bounds memory to hosts x versions.
 type routeIndex map[string][]sets.Set[string]
 
-// indexRoutes builds the routeIndex of rc.
+// indexRoutes builds the routeIndex of rc. A virtual host that a gateway's
+// Envoy would reject counts as serving no version at all: istiod does not
+// validate everything it translates (an invalid regular expression in a
+// KIngress path reaches the route as is), and Envoy NACKs the whole route
+// configuration, so such a KIngress must not turn Ready.
 func indexRoutes(rc *routev3.RouteConfiguration) routeIndex {
 	out := routeIndex{}
 	for _, vh := range rc.GetVirtualHosts() {
 		versions := sets.New[string]()
-		for _, r := range vh.GetRoutes() {
-			if v, ok := probeVersion(r); ok {
-				versions.Insert(v)
+		if rejectable(vh) == nil {
+			for _, r := range vh.GetRoutes() {
+				if v, ok := probeVersion(r); ok {
+					versions.Insert(v)
+				}
 			}
 		}
 		seen := sets.New[string]()
@@ -160,4 +167,29 @@ func missingHosts(configs map[string]routeIndex, hosts []string, version string)
 	}
 	sort.Strings(missing)
 	return missing
+}
+
+// rejectable returns why Envoy would reject vh, or nil: a field its proto
+// validation rules refuse, or a regular expression RE2 cannot compile (Go's
+// regexp implements RE2's syntax).
+func rejectable(vh *routev3.VirtualHost) error {
+	if err := vh.Validate(); err != nil {
+		return err
+	}
+	for _, r := range vh.GetRoutes() {
+		m := r.GetMatch()
+		if re := m.GetSafeRegex(); re != nil {
+			if _, err := regexp.Compile(re.GetRegex()); err != nil {
+				return fmt.Errorf("route %q: path regex %q: %w", r.GetName(), re.GetRegex(), err)
+			}
+		}
+		for _, h := range m.GetHeaders() {
+			if re := h.GetStringMatch().GetSafeRegex(); re != nil {
+				if _, err := regexp.Compile(re.GetRegex()); err != nil {
+					return fmt.Errorf("route %q: header %q regex %q: %w", r.GetName(), h.GetName(), re.GetRegex(), err)
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -187,6 +187,29 @@ func TestMissingHosts(t *testing.T) {
 		},
 		want: []string{"hello.default.example.com"},
 	}, {
+		// istiod passes an invalid KIngress path regex through; the gateway's
+		// Envoy would NACK the whole route configuration.
+		name: "probe at the version, but a route Envoy would reject",
+		configs: []*routev3.RouteConfiguration{routeConfig("http.80",
+			vhost("a", hosts, probeRoute("v2"), &routev3.Route{
+				Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_SafeRegex{
+					SafeRegex: &matcherv3.RegexMatcher{Regex: "/[invalid"},
+				}},
+				Action: plainRoute().GetAction(),
+			}))},
+		want: []string{"hello.default.example.com", "hello.default.svc.cluster.local"},
+	}, {
+		name: "probe at the version, but a header value Envoy would reject",
+		configs: []*routev3.RouteConfiguration{routeConfig("http.80",
+			vhost("a", hosts, probeRoute("v2"), &routev3.Route{
+				Match:  plainRoute().GetMatch(),
+				Action: plainRoute().GetAction(),
+				RequestHeadersToAdd: []*corev3.HeaderValueOption{{
+					Header: &corev3.HeaderValue{Key: "X-Bad", Value: "line\nbreak"},
+				}},
+			}))},
+		want: []string{"hello.default.example.com", "hello.default.svc.cluster.local"},
+	}, {
 		name: "routes without probes (objects istiod rejected)",
 		configs: []*routev3.RouteConfiguration{routeConfig("http.80",
 			vhost("a", hosts, plainRoute()))},
