@@ -37,6 +37,12 @@
 #   SSM_CLUSTER_DIR  state: certificates, kubeconfigs, logs, pids
 #                    (default: $XDG_CACHE_HOME/ssm-cluster)
 #   SSM_TOOLS_DIR    where hack/build-tools.sh caches binaries
+#   SSM_KNATIVE=1    also run Knative Serving itself (proof level L3): its
+#                    webhook, controller, autoscaler and activator, each in
+#                    its own namespace (kn-webhook 10.200.0.20, kn-controller
+#                    .21, kn-autoscaler .22, kn-activator .23), plus
+#                    kube-scheduler and KWOK in ssm-hub for the Revisions'
+#                    pods. Off by default.
 
 set -o errexit
 set -o nounset
@@ -54,6 +60,16 @@ declare -A COMPONENT_IP=(
   [ssm-controller]=10.200.0.10
   [ssm-webhook]=10.200.0.11
 )
+
+# Knative Serving's components (SSM_KNATIVE=1 only). Kept apart from
+# COMPONENT_IP so that down removes them whatever SSM_KNATIVE says.
+declare -A KNATIVE_IP=(
+  [kn-webhook]=10.200.0.20
+  [kn-controller]=10.200.0.21
+  [kn-autoscaler]=10.200.0.22
+  [kn-activator]=10.200.0.23
+)
+KNATIVE="${SSM_KNATIVE:-0}"
 
 log() { echo "--- $(date +%T) $*" >&2; }
 die() { echo "cluster.sh: $*" >&2; exit 1; }
@@ -128,9 +144,14 @@ make_network() {
 
 remove_network() {
   local ns
-  for ns in "${HUB}" "${!COMPONENT_IP[@]}"; do
+  for ns in "${HUB}" "${!COMPONENT_IP[@]}" "${!KNATIVE_IP[@]}"; do
     if ip netns list | grep -qw "${ns}"; then
       ip netns delete "${ns}"
+    fi
+    # Hosts files made by write_knative_hosts.
+    if [[ -f "/etc/netns/${ns}/hosts" ]]; then
+      rm -f "/etc/netns/${ns}/hosts"
+      rmdir "/etc/netns/${ns}" 2>/dev/null || true
     fi
   done
 }
@@ -288,6 +309,85 @@ start_ssm() {
   wait_for ssm-webhook 60 has_ca_bundle mutatingwebhookconfiguration defaulting.webhook.ssm.dev
 }
 
+# --- Knative Serving (SSM_KNATIVE=1) ------------------------------------------------
+
+# write_knative_hosts: there is no cluster DNS, so Knative's components find
+# each other's Services through a hosts file that `ip netns exec` bind-mounts
+# over /etc/hosts in their namespaces (/etc/netns/NAME/hosts).
+write_knative_hosts() {
+  local ns svc ip
+  local -A svc_ip=(
+    [webhook]="${KNATIVE_IP[kn-webhook]}"
+    [autoscaler]="${KNATIVE_IP[kn-autoscaler]}"
+    [activator-service]="${KNATIVE_IP[kn-activator]}"
+  )
+  for ns in "${!KNATIVE_IP[@]}"; do
+    mkdir -p "/etc/netns/${ns}"
+    {
+      echo "127.0.0.1 localhost"
+      echo "${KNATIVE_IP[${ns}]} ${ns}"
+      for svc in "${!svc_ip[@]}"; do
+        ip="${svc_ip[${svc}]}"
+        echo "${ip} ${svc}.knative-serving.svc.cluster.local ${svc}.knative-serving.svc ${svc}.knative-serving"
+      done
+    } > "/etc/netns/${ns}/hosts"
+  done
+}
+
+start_knative() {
+  log "Knative Serving: configuration, Services, fake node"
+  write_knative_hosts
+  # SSM is the ingress; Revisions' images are never resolved (no registry
+  # is reachable), and hosts are NAME.NAMESPACE.example.com.
+  kubectl_admin patch configmap config-network -n knative-serving --type merge \
+    -p '{"data":{"ingress-class":"ssm.ingress.networking.knative.dev"}}' >/dev/null
+  kubectl_admin patch configmap config-deployment -n knative-serving --type merge \
+    -p '{"data":{"registries-skipping-tag-resolving":"kind.local,ko.local,dev.local,ssm.local","queue-sidecar-image":"ssm.local/queue"}}' >/dev/null
+  kubectl_admin patch configmap config-domain -n knative-serving --type merge \
+    -p '{"data":{"example.com":""}}' >/dev/null
+  kubectl_admin apply -f "${REPO_ROOT}/hack/local/knative.yaml" -l ssm.dev/local-phase=before-webhook >/dev/null
+
+  # Pods of Revisions: scheduled for real, run by KWOK on its fake node.
+  start kube-scheduler "${HUB}" "${TOOLS}/bin/kube-scheduler" \
+    --kubeconfig "${STATE}/admin.kubeconfig" --authentication-kubeconfig "${STATE}/admin.kubeconfig" \
+    --authorization-kubeconfig "${STATE}/admin.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port 10259 --leader-elect=false
+  start kwok "${HUB}" "${TOOLS}/bin/kwok" --kubeconfig "${STATE}/admin.kubeconfig" \
+    --config "${TOOLS}/kwok/stages.yaml" --manage-all-nodes=false \
+    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --cidr 10.244.0.0/24 --node-ip "${HUB_IP}"
+
+  local env=(env SYSTEM_NAMESPACE=knative-serving KUBE_API_QPS=100 KUBE_API_BURST=200
+    CONFIG_LOGGING_NAME=config-logging CONFIG_OBSERVABILITY_NAME=config-observability)
+  local kc="${STATE}/admin.kubeconfig"
+  # The webhook first: the controller's first writes go through it.
+  start kn-webhook kn-webhook "${env[@]}" POD_NAME=kn-webhook WEBHOOK_NAME=webhook WEBHOOK_PORT=8443 \
+    "${TOOLS}/bin/knative-webhook" --kubeconfig "${kc}"
+  wait_for kn-webhook 60 in_hub curl -sk -o /dev/null "https://${KNATIVE_IP[kn-webhook]}:8443/"
+  kubectl_admin apply -f "${REPO_ROOT}/hack/local/knative.yaml" -l ssm.dev/local-phase=after-webhook >/dev/null
+  wait_for kn-webhook 60 has_ca_bundle validatingwebhookconfiguration validation.webhook.serving.knative.dev
+  wait_for kn-webhook 60 has_ca_bundle mutatingwebhookconfiguration webhook.serving.knative.dev
+  wait_for kn-webhook 60 has_ca_bundle validatingwebhookconfiguration config.webhook.serving.knative.dev
+
+  local c
+  for c in autoscaler activator controller; do
+    start "kn-${c}" "kn-${c}" "${env[@]}" POD_NAME="kn-${c}" POD_IP="${KNATIVE_IP[kn-${c}]}" \
+      "${TOOLS}/bin/knative-${c}" --kubeconfig "${kc}"
+  done
+  wait_for kn-autoscaler 60 in_hub curl -s -o /dev/null "http://${KNATIVE_IP[kn-autoscaler]}:8080/"
+  wait_for kn-activator 60 in_hub curl -s -o /dev/null "http://${KNATIVE_IP[kn-activator]}:8012/"
+  wait_for kn-controller 60 in_hub curl -s -o /dev/null "http://${KNATIVE_IP[kn-controller]}:8080/"
+  wait_for kube-scheduler 60 in_hub curl -sk -o /dev/null https://127.0.0.1:10259/healthz
+  wait_for kwok 60 node_ready
+  # The node lifecycle controller that would lift this taint once the node
+  # is Ready does not run here (the fake node has no kubelet to watch).
+  kubectl_admin taint node kwok-node-0 node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
+}
+
+node_ready() {
+  [[ "$(kubectl_admin get node kwok-node-0 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" == True ]]
+}
+
 has_ca_bundle() {
   [[ -n "$(kubectl_admin get "$1" "$2" -o jsonpath='{.webhooks[0].clientConfig.caBundle}')" ]]
 }
@@ -322,6 +422,10 @@ cmd_up() {
     cmd_down
   fi
   mkdir -p "${STATE}/logs" "${STATE}/pids"
+  if [[ "${KNATIVE}" == 1 ]]; then
+    local c
+    for c in "${!KNATIVE_IP[@]}"; do COMPONENT_IP[${c}]="${KNATIVE_IP[${c}]}"; done
+  fi
   # Whatever fails from here on, nothing is left running.
   trap 'rc=$?; if ((rc != 0)); then echo "cluster.sh: up failed; taking everything down (logs stay in ${STATE}/logs)" >&2; cmd_down; fi' EXIT
   build_ssm
@@ -331,6 +435,9 @@ cmd_up() {
   install_crds_and_config
   start_istiod
   start_ssm
+  if [[ "${KNATIVE}" == 1 ]]; then
+    start_knative
+  fi
   trap - EXIT
   log "cluster up in $((SECONDS - started))s; admin kubeconfig ${STATE}/admin.kubeconfig (use: hack/cluster.sh kubectl ...)"
 }

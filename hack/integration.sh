@@ -17,6 +17,7 @@
 # local real control plane: it builds the tools if needed, brings the
 # cluster up, runs the tests inside the cluster's network namespace, and
 # always takes the cluster down again. Needs root (network namespaces).
+# SSM_KNATIVE=1 also runs Knative Serving itself and its L3 tests.
 
 set -o errexit
 set -o nounset
@@ -36,7 +37,7 @@ mkdir -p "${STATE}/bin"
 go test -c -race -tags integration -o "${STATE}/bin/integration.test" ./test/integration/
 # The apiserver listens only inside the cluster's network namespace.
 set +o errexit
-./hack/cluster.sh exec env SSM_CLUSTER_DIR="${STATE}" SSM_XDS_ADDRESS=10.200.0.1:15010 \
+./hack/cluster.sh exec env SSM_CLUSTER_DIR="${STATE}" SSM_KNATIVE="${SSM_KNATIVE:-0}" SSM_XDS_ADDRESS=10.200.0.1:15010 \
   "${STATE}/bin/integration.test" -test.v -test.count=1 -test.timeout=20m 2>&1 \
   | tee "${STATE}/logs/integration.out"
 rc=${PIPESTATUS[0]}

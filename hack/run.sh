@@ -15,7 +15,8 @@
 
 # run.sh is SSM's main job on this machine (README "Run"): build the control
 # plane's tools if needed, bring the local real control plane up with SSM
-# installed, apply a sample function with ssm.dev/* annotations, and print
+# and Knative Serving installed, apply a sample Knative Service with ssm.dev/*
+# annotations, and print
 # what SSM produced: the KIngress status, the VirtualService and
 # DestinationRule policy, and the route istiod generated for the gateway.
 # The cluster stays up; `hack/cluster.sh down` removes it. Needs root.
@@ -27,14 +28,16 @@ set -o pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 ./hack/build-tools.sh >/dev/null
+export SSM_KNATIVE=1
 ./hack/cluster.sh up
 k() { ./hack/cluster.sh kubectl "$@"; }
 
 echo "=== applying hack/local/sample.yaml"
 k apply -f hack/local/sample.yaml
 
-echo "=== waiting for the KIngress to be Ready (routes confirmed through istiod)"
-k wait --for condition=Ready --timeout 60s ingresses.networking.internal.knative.dev/hello -n demo
+echo "=== waiting for the Route to be Ready (its KIngress confirmed through istiod)"
+k wait --for condition=Ready --timeout 90s routes.serving.knative.dev/hello -n demo
+k get ksvc,route,revision -n demo
 
 echo "=== KIngress demo/hello: status"
 k get ingresses.networking.internal.knative.dev hello -n demo -o jsonpath='{.status}' | jq .

@@ -19,6 +19,7 @@
 #
 #   FUZZTIME=10s       time per fuzz target (0 skips fuzzing)
 #   SKIP_CODEGEN=1     skip the generated-code drift check
+#   SSM_KNATIVE=0      integration without Knative Serving's controllers (no L3)
 #   SKIP_INTEGRATION=1 skip test/integration on the local real control plane
 #                      (hack/integration.sh: builds the control plane's tools
 #                      once, ~30 min cold on 2 cores, then ~1 min a run)
@@ -95,8 +96,8 @@ if [[ -n "${SKIP_INTEGRATION:-}" ]]; then
 elif [[ "$(id -u)" != 0 ]]; then
   echo "=== integration tests skipped: the local control plane needs root (network namespaces)"
 else
-  echo "=== integration tests on the local real control plane (L1, L2)"
-  ./hack/integration.sh
+  echo "=== integration tests on the local real control plane (L1, L2, L3)"
+  SSM_KNATIVE="${SSM_KNATIVE:-1}" ./hack/integration.sh
 fi
 
 echo "=== all tests passed"

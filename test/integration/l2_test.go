@@ -157,3 +157,36 @@ func TestL2IstiodServesSSMPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestL2EnvoyRejectableNotReady: istiod passes through what a gateway's
+// Envoy would reject — here a header value with a line break, which Envoy's
+// validation refuses, so it NACKs the whole route configuration. The route exists
+// at istiod, but readiness-mode xds must not call the KIngress Ready.
+func TestL2EnvoyRejectableNotReady(t *testing.T) {
+	c := newClients(t)
+	ctx := context.Background()
+	ensureNamespace(t, c, testNS)
+
+	ing := kingress("rejected", "rejected.l1.example.com", "rejected-00001")
+	ing.Spec.Rules[0].HTTP.Paths[0].AppendHeaders = map[string]string{"X-Bad": "line\nbreak"}
+	if _, err := c.networking.NetworkingV1alpha1().Ingresses(testNS).Create(ctx, ing, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the KIngress: %v", err)
+	}
+	eventually(t, "istiod's gateway route for rejected.l1.example.com", 60*time.Second, func(ctx context.Context) (bool, error) {
+		r, err := gatewayRoute(ctx, "rejected.l1.example.com")
+		return r != nil, err
+	})
+	// istiod has pushed the route; give the controller's xDS stream the same
+	// push and a reconcile, then it must still not be Ready.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		got, err := c.networking.NetworkingV1alpha1().Ingresses(testNS).Get(ctx, "rejected", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("getting the KIngress: %v", err)
+		}
+		if got.IsReady() {
+			t.Fatalf("KIngress rejected is Ready, although its route carries a header value Envoy rejects: %+v", got.Status)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
