@@ -27,16 +27,15 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
-	"knative.dev/pkg/network"
 	"knative.dev/pkg/tracker"
 	"knative.dev/serving/pkg/apis/serving"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
-	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	ssmv1alpha1 "github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
 	"github.com/serverless-mesh/ssm/pkg/policy"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/resources"
+	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/resources/names"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/serverlesspolicy"
 )
 
@@ -102,9 +101,9 @@ func (r *Reconciler) resolvePolicies(ctx context.Context, ing *v1alpha1.Ingress)
 		} else if err != nil {
 			return nil, fmt.Errorf("getting revision %s/%s: %w", b.Namespace, b.Name, err)
 		}
-		p, governed, err := r.resolveRevision(ctx, ing, cfg, rev)
+		p, governed, err := r.resolveRevision(ing, cfg, b, rev)
 		if err != nil {
-			return nil, &invalidPolicyError{backend: b, err: err}
+			return nil, err
 		}
 		if governed {
 			out[b] = p
@@ -115,11 +114,15 @@ func (r *Reconciler) resolvePolicies(ctx context.Context, ing *v1alpha1.Ingress)
 
 // resolveRevision resolves one revision's policy. governed is false when
 // neither ssm.dev/* annotations nor a ServerlessPolicy apply to it.
-func (r *Reconciler) resolveRevision(ctx context.Context, ing *v1alpha1.Ingress, cfg *config.Config, rev *servingv1.Revision) (policy.Policy, bool, error) {
+//
+// Only what the user wrote (annotations, the ServerlessPolicy) comes back as
+// an *invalidPolicyError; a failing lister or tracker is an ordinary error,
+// retried, and never blamed on the user.
+func (r *Reconciler) resolveRevision(ing *v1alpha1.Ingress, cfg *config.Config, b resources.Backend, rev *servingv1.Revision) (policy.Policy, bool, error) {
 	// ParseAnnotations also rejects conflicting annotations.
 	annotations, ferr := policy.ParseAnnotations(rev.Annotations)
 	if ferr != nil {
-		return policy.Policy{}, false, ferr
+		return policy.Policy{}, false, &invalidPolicyError{backend: b, err: ferr}
 	}
 
 	selected, err := r.selectPolicy(ing, rev)
@@ -133,7 +136,7 @@ func (r *Reconciler) resolveRevision(ctx context.Context, ing *v1alpha1.Ingress,
 	in := policy.Input{
 		Annotations: annotations,
 		Defaults:    cfg.SSM.Policy,
-		Previous:    r.previousLifecycle(rev),
+		Previous:    r.previousLifecycle(ing, rev),
 	}
 	if selected != nil {
 		o := selected.Spec.Overrides()
@@ -148,9 +151,9 @@ func (r *Reconciler) resolveRevision(ctx context.Context, ing *v1alpha1.Ingress,
 	p, err := policy.Resolve(in)
 	if err != nil {
 		if selected != nil {
-			return policy.Policy{}, false, fmt.Errorf("with ServerlessPolicy %q: %w", selected.Name, err)
+			err = fmt.Errorf("with ServerlessPolicy %q: %w", selected.Name, err)
 		}
-		return policy.Policy{}, false, err
+		return policy.Policy{}, false, &invalidPolicyError{backend: b, err: err}
 	}
 	return p, true, nil
 }
@@ -192,21 +195,13 @@ func (r *Reconciler) selectPolicy(ing *v1alpha1.Ingress, rev *servingv1.Revision
 	return selected, nil
 }
 
-// previousLifecycle is the class last applied to rev, read back from the
-// DestinationRule SSM wrote for it, so that "auto" keeps its hysteresis
-// across controller restarts.
-func (r *Reconciler) previousLifecycle(rev *servingv1.Revision) policy.Lifecycle {
-	drs, err := r.destinationRuleLister.DestinationRules(rev.Namespace).List(labels.SelectorFromSet(labels.Set{
-		ssm.ManagedByLabelKey: ssm.ManagedByLabelValue,
-	}))
-	if err != nil {
+// previousLifecycle is the class last applied to rev for ing, read back
+// from the DestinationRule SSM wrote for it, so that "auto" keeps its
+// hysteresis across controller restarts.
+func (r *Reconciler) previousLifecycle(ing *v1alpha1.Ingress, rev *servingv1.Revision) policy.Lifecycle {
+	dr, err := r.destinationRuleLister.DestinationRules(rev.Namespace).Get(names.DestinationRule(ing, rev.Namespace, rev.Name))
+	if err != nil || !ownedBy(dr, ing) {
 		return ""
 	}
-	host := network.GetServiceHostname(rev.Name, rev.Namespace)
-	for _, dr := range drs {
-		if dr.Spec.GetHost() == host {
-			return policy.Lifecycle(dr.Annotations[resources.LifecycleClassAnnotationKey])
-		}
-	}
-	return ""
+	return policy.Lifecycle(dr.Annotations[resources.LifecycleClassAnnotationKey])
 }

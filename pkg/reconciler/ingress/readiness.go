@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/util/sets"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
 	"knative.dev/networking/pkg/status"
 
@@ -47,8 +48,14 @@ type readiness struct {
 
 var _ status.Manager = (*readiness)(nil)
 
-// IsReady implements status.Manager with the configured mode.
+// IsReady implements status.Manager with the configured mode. A KIngress
+// bound to no gateway at all (external-gateways and local-gateways set to
+// "[]": mesh-only routing) has nothing a gateway must serve; its mesh
+// VirtualService is written, and it is ready as net-istio's is.
 func (r *readiness) IsReady(ctx context.Context, ing *v1alpha1.Ingress) (bool, error) {
+	if noGatewayBound(ctx) {
+		return true, nil
+	}
 	cfg := config.FromContext(ctx)
 	if cfg == nil || cfg.SSM == nil || cfg.SSM.Readiness != config.ReadinessXDS {
 		r.stopXDS()
@@ -97,4 +104,19 @@ func (r *readiness) stopXDS() {
 		r.xds.Close()
 		r.xds = nil
 	}
+}
+
+// noGatewayBound says whether the reconciler bound the KIngress in ctx to no
+// gateway for any visibility.
+func noGatewayBound(ctx context.Context) bool {
+	bound, ok := ctx.Value(boundGatewaysKey{}).(map[v1alpha1.IngressVisibility]sets.Set[string])
+	if !ok {
+		return false
+	}
+	for _, names := range bound {
+		if names.Len() > 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -114,3 +114,38 @@ func TestReadinessFollowsMode(t *testing.T) {
 		t.Errorf("CancelIngressProbing reached the prober %d times, want 1", prober.cancels)
 	}
 }
+
+// TestReadinessMeshOnly: a KIngress bound to no gateway (mesh-only routing)
+// is ready in every mode without asking a prober or istiod, while one bound
+// to a gateway is asked about.
+func TestReadinessMeshOnly(t *testing.T) {
+	t.Parallel()
+	prober := &recordingProber{}
+	r := &readiness{probe: prober}
+	ing := &v1alpha1.Ingress{}
+	for _, mode := range []config.ReadinessMode{config.ReadinessProbe, config.ReadinessXDS} {
+		ctx := config.ToContext(context.Background(), &config.Config{SSM: &config.SSM{Readiness: mode}})
+		ctx = withBoundGateways(ctx, map[v1alpha1.IngressVisibility]sets.Set[string]{
+			v1alpha1.IngressVisibilityExternalIP:   sets.New[string](),
+			v1alpha1.IngressVisibilityClusterLocal: sets.New[string](),
+		})
+		ready, err := r.IsReady(ctx, ing)
+		if !ready || err != nil {
+			t.Errorf("mode %s, no gateway bound: IsReady() = %v, %v; want true, nil", mode, ready, err)
+		}
+	}
+	if prober.calls != 0 {
+		t.Errorf("prober asked %d times for a mesh-only KIngress, want 0", prober.calls)
+	}
+
+	ctx := config.ToContext(context.Background(), &config.Config{SSM: &config.SSM{Readiness: config.ReadinessProbe}})
+	ctx = withBoundGateways(ctx, map[v1alpha1.IngressVisibility]sets.Set[string]{
+		v1alpha1.IngressVisibilityExternalIP: sets.New("knative-serving/knative-ingress-gateway"),
+	})
+	if _, err := r.IsReady(ctx, ing); err != nil {
+		t.Fatalf("IsReady() with a bound gateway: %v", err)
+	}
+	if prober.calls != 1 {
+		t.Errorf("prober asked %d times for a KIngress bound to a gateway, want 1", prober.calls)
+	}
+}

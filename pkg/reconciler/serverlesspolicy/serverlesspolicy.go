@@ -58,6 +58,10 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, sp *v1alpha1.ServerlessP
 	overrides := sp.Spec.Overrides()
 	resolved, err := policy.Resolve(policy.Input{Policy: &overrides, Defaults: cfg.SSM.Policy})
 	if err != nil {
+		// Nothing of this policy is in force: report no values and no
+		// revisions rather than the last ones that were.
+		sp.Status.Resolved = nil
+		sp.Status.Revisions = nil
 		sp.Status.MarkPolicyNotApplied(ReasonInvalidPolicy, "%v", err)
 		return nil
 	}

@@ -162,14 +162,17 @@ func TestReconcile(t *testing.T) {
 			revision("resize-00001", "resize"),
 		},
 	}, {
+		// It was applied before the bad edit (the webhook was down): the
+		// values and revisions it no longer governs leave its status.
 		Name: "full mTLS with a named pool is reported, not applied",
 		Key:  ns + "/bad",
 		Objects: []runtime.Object{
-			serverlessPolicy("bad", older, v1alpha1.ServerlessPolicySpec{MTLSMode: "full", ProxyPool: "warm"}),
+			serverlessPolicy("bad", older, v1alpha1.ServerlessPolicySpec{MTLSMode: "full", ProxyPool: "warm"},
+				appliedStatus("resize-00001")),
 		},
 		WantStatusUpdates: []clientgotesting.UpdateActionImpl{{
 			Object: serverlessPolicy("bad", older, v1alpha1.ServerlessPolicySpec{MTLSMode: "full", ProxyPool: "warm"},
-				v1alpha1.ServerlessPolicyStatus{Status: duckv1.Status{ObservedGeneration: 1, Conditions: conditions(corev1.ConditionFalse, "InvalidPolicy",
+				v1alpha1.ServerlessPolicyStatus{LastUpdated: &fixedAt, Status: duckv1.Status{ObservedGeneration: 1, Conditions: conditions(corev1.ConditionFalse, "InvalidPolicy",
 					`ServerlessPolicy: mtlsMode "full" conflicts with proxyPool "warm": a full-mTLS revision keeps its own Istio sidecar, `+
 						`while a pooled proxy serves only sidecar-less (lightweight) pods; use mTLS mode lightweight or proxy pool none: mtlsMode, proxyPool`)}}),
 		}},
