@@ -130,8 +130,8 @@ func TestL1SSMRevisionPolicy(t *testing.T) {
 		t.Errorf("route timeout/retries (-want +got):\n%s", diff)
 	}
 
-	eventually(t, "DestinationRule fn-fn-00001", 30*time.Second, func(ctx context.Context) (bool, error) {
-		dr, err := c.istio.NetworkingV1beta1().DestinationRules(testNS).Get(ctx, "fn-fn-00001", metav1.GetOptions{})
+	eventually(t, "DestinationRule fn-fn-00001-d551af09", 30*time.Second, func(ctx context.Context) (bool, error) {
+		dr, err := c.istio.NetworkingV1beta1().DestinationRules(testNS).Get(ctx, "fn-fn-00001-d551af09", metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}

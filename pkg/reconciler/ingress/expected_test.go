@@ -156,7 +156,7 @@ func meshVS(hash string, res resilience) *v1beta1.VirtualService {
 // revision: pkg/policy's short-lived connection pool and outlier detection.
 func shortLivedDR() *v1beta1.DestinationRule {
 	dr := &v1beta1.DestinationRule{
-		ObjectMeta: ownedMeta(testNS, "hello-hello-00001"),
+		ObjectMeta: ownedMeta(testNS, "hello-hello-00001-894f0a7e"),
 		Spec: istiov1beta1.DestinationRule{
 			Host: "hello-00001.ns.svc.cluster.local",
 			TrafficPolicy: &istiov1beta1.TrafficPolicy{
@@ -180,7 +180,7 @@ func shortLivedDR() *v1beta1.DestinationRule {
 // longLivedDR is the DestinationRule of hello-00001 as a long-lived revision.
 func longLivedDR() *v1beta1.DestinationRule {
 	dr := &v1beta1.DestinationRule{
-		ObjectMeta: ownedMeta(testNS, "hello-hello-00001"),
+		ObjectMeta: ownedMeta(testNS, "hello-hello-00001-894f0a7e"),
 		Spec: istiov1beta1.DestinationRule{
 			Host: "hello-00001.ns.svc.cluster.local",
 			TrafficPolicy: &istiov1beta1.TrafficPolicy{

@@ -267,7 +267,7 @@ func TestReconcile(t *testing.T) {
 		Objects: objects(newIngress(withFinalizer, withDeletionTimestamp, withStatus(readyStatus())),
 			ingressVS(hashBase, []string{externalGatewayQN, localGatewayQN}, externalGatewayQN, netIstio),
 			meshVS(hashBase, netIstio),
-			&v1beta1.DestinationRule{ObjectMeta: ownedMeta("other", "ns-hello-hello-00001"),
+			&v1beta1.DestinationRule{ObjectMeta: ownedMeta("other", "ns-hello-hello-00001-e052b6dd"),
 				Spec: istiov1beta1.DestinationRule{Host: "hello-00001.other.svc.cluster.local"}},
 			&v1beta1.Gateway{ObjectMeta: ownedMeta(testNS, tlsGatewayName)},
 			&corev1.Secret{ObjectMeta: ownedMeta("istio-system", secretCopyName)},
@@ -281,7 +281,7 @@ func TestReconcile(t *testing.T) {
 		WantDeletes: []clientgotesting.DeleteActionImpl{
 			deleteAction(vsResource, testNS, "hello-ingress"),
 			deleteAction(vsResource, testNS, "hello-mesh"),
-			deleteAction(drResource, "other", "ns-hello-hello-00001"),
+			deleteAction(drResource, "other", "ns-hello-hello-00001-e052b6dd"),
 			deleteAction(gwResource, testNS, tlsGatewayName),
 			deleteAction(secretResource, "istio-system", secretCopyName),
 		},

@@ -78,7 +78,7 @@ func TestMakeDestinationRules(t *testing.T) {
 		},
 		want: []*v1beta1.DestinationRule{{
 			ObjectMeta: metav1.ObjectMeta{
-				Name: "hello-hello-00001", Namespace: "default", Labels: helloLabels(), OwnerReferences: ownerRefs(),
+				Name: "hello-hello-00001-941decb0", Namespace: "default", Labels: helloLabels(), OwnerReferences: ownerRefs(),
 				Annotations: map[string]string{"ssm.dev/lifecycle-class": "long-lived"},
 			},
 			Spec: istiov1beta1.DestinationRule{
@@ -101,7 +101,7 @@ func TestMakeDestinationRules(t *testing.T) {
 			},
 		}, {
 			ObjectMeta: metav1.ObjectMeta{
-				Name: "hello-hello-00002", Namespace: "default", Labels: helloLabels(), OwnerReferences: ownerRefs(),
+				Name: "hello-hello-00002-596f1b65", Namespace: "default", Labels: helloLabels(), OwnerReferences: ownerRefs(),
 				Annotations: map[string]string{"ssm.dev/lifecycle-class": "short-lived"},
 			},
 			Spec: istiov1beta1.DestinationRule{
@@ -123,7 +123,7 @@ func TestMakeDestinationRules(t *testing.T) {
 		},
 		want: []*v1beta1.DestinationRule{{
 			ObjectMeta: metav1.ObjectMeta{
-				Name: "default-hello-svc", Namespace: "other", Labels: helloLabels(),
+				Name: "default-hello-svc-55a1fb91", Namespace: "other", Labels: helloLabels(),
 				Annotations: map[string]string{"ssm.dev/lifecycle-class": "short-lived"},
 			},
 			Spec: istiov1beta1.DestinationRule{
@@ -140,8 +140,9 @@ func TestMakeDestinationRules(t *testing.T) {
 		},
 		want: []*v1beta1.DestinationRule{{
 			ObjectMeta: metav1.ObjectMeta{
-				// "hello", md5("hello-" + longName), then the start of "-" + longName.
-				Name: "hello" + "f5f3dc390ab9ff9f4c1e660d4cc3ad4a" + "-hello-bbbbbbbbbbbbbbbbbbb", Namespace: "default",
+				// 22 characters of "hello-" + longName, md5 of all of it, then
+				// sha256("default/hello/default/" + longName)[:4 bytes].
+				Name: "hello-hello-bbbbbbbbbb" + "f5f3dc390ab9ff9f4c1e660d4cc3ad4a" + "-60b473dd", Namespace: "default",
 				Labels: helloLabels(), OwnerReferences: ownerRefs(),
 			},
 			Spec: istiov1beta1.DestinationRule{

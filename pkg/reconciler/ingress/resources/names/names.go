@@ -42,15 +42,19 @@ func MeshVirtualService(ing kmeta.Accessor) string {
 }
 
 // DestinationRule names the DestinationRule that carries one backend's SSM
-// policy. It lives in the backend's namespace; when that is not the KIngress's
-// own namespace the KIngress namespace is part of the name, so that two
-// KIngresses of the same name in different namespaces never collide there.
+// policy. It lives in the backend's namespace, where several KIngresses may
+// route to the same backend, and "<kingress>-<backend>" alone is ambiguous
+// (KIngress a with backend b-c and KIngress a-b with backend c), so a hash of
+// the KIngress and the backend in full ends the name. When the backend is
+// not in the KIngress's namespace, the KIngress namespace leads the readable
+// part.
 func DestinationRule(ing kmeta.Accessor, backendNamespace, backendName string) string {
 	parent := ing.GetName()
 	if backendNamespace != ing.GetNamespace() {
 		parent = ing.GetNamespace() + "-" + parent
 	}
-	return kmeta.ChildName(parent, "-"+backendName)
+	return kmeta.ChildName(parent+"-"+backendName,
+		"-"+shortHash(ing.GetNamespace(), ing.GetName(), backendNamespace, backendName))
 }
 
 // IngressGateway names the per-KIngress Gateway bound to the pods of one

@@ -53,15 +53,17 @@ func TestNames(t *testing.T) {
 	}, {
 		name: "destination rule, backend in the ingress namespace",
 		got:  DestinationRule(ing("default", "hello"), "default", "hello-00001"),
-		want: "hello-hello-00001",
+		want: "hello-hello-00001-941decb0", // sha256("default/hello/default/hello-00001")[:4 bytes]
 	}, {
 		name: "destination rule, backend in another namespace names the ingress namespace",
 		got:  DestinationRule(ing("default", "hello"), "other", "svc"),
-		want: "default-hello-svc",
+		want: "default-hello-svc-55a1fb91", // sha256("default/hello/other/svc")[:4 bytes]
 	}, {
 		name: "destination rule with a long backend name is hashed to 63 characters",
 		got:  DestinationRule(ing("default", "hello"), "default", b70),
-		want: "hello" + "7b0152f889e3b4f2b8e5c005c3d3e1fa" + "-bbbbbbbbbbbbbbbbbbbbbbbbb",
+		// 22 characters of "hello-"+b70, md5 of all of it, then the hash of
+		// the KIngress and backend.
+		want: "hello-bbbbbbbbbbbbbbbb" + "7b0152f889e3b4f2b8e5c005c3d3e1fa" + "-0d9d67b6",
 	}, {
 		name: "external ingress gateway",
 		got:  IngressGateway(ing("default", "hello"), v1alpha1.IngressVisibilityExternalIP, "istio-system", "istio-ingressgateway"),
