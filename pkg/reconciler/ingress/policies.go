@@ -19,13 +19,11 @@ package ingress
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	apierrs "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/sets"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
 	"knative.dev/pkg/tracker"
 	"knative.dev/serving/pkg/apis/serving"
@@ -53,29 +51,6 @@ func (e *invalidPolicyError) Error() string {
 
 func (e *invalidPolicyError) Unwrap() error { return e.err }
 
-// backends lists the distinct split targets of ing, sorted.
-func backends(ing *v1alpha1.Ingress) []resources.Backend {
-	seen := sets.New[resources.Backend]()
-	for _, rule := range ing.Spec.Rules {
-		if rule.HTTP == nil {
-			continue
-		}
-		for _, path := range rule.HTTP.Paths {
-			for _, split := range path.Splits {
-				seen.Insert(resources.Backend{Namespace: split.ServiceNamespace, Name: split.ServiceName})
-			}
-		}
-	}
-	out := seen.UnsortedList()
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Namespace != out[j].Namespace {
-			return out[i].Namespace < out[j].Namespace
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out
-}
-
 // resolvePolicies resolves the policy of every backend of ing that is an SSM
 // revision. A backend that is not a Revision (a DomainMapping's Route
 // Service, a plain Service) or a revision SSM does not govern is absent from
@@ -84,7 +59,7 @@ func backends(ing *v1alpha1.Ingress) []resources.Backend {
 func (r *Reconciler) resolvePolicies(ctx context.Context, ing *v1alpha1.Ingress) (map[resources.Backend]policy.Policy, error) {
 	cfg := config.FromContext(ctx)
 	out := make(map[resources.Backend]policy.Policy)
-	for _, b := range backends(ing) {
+	for _, b := range resources.ReferencedBackends(ing) {
 		// Knative names a Route split's Service after its Revision. Track it
 		// so that an annotation change on the Revision re-reconciles us.
 		if err := r.tracker.TrackReference(tracker.Reference{

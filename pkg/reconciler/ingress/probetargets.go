@@ -63,27 +63,23 @@ var _ status.ProbeTargetLister = (*gatewayProbeTargets)(nil)
 // takes as ready: what those servers answer cannot be checked over plain
 // HTTP(S), and net-istio behaves the same.
 func (l *gatewayProbeTargets) ListProbeTargets(ctx context.Context, ing *v1alpha1.Ingress) ([]status.ProbeTarget, error) {
-	hostsByGateway := ingress.HostsPerVisibility(ing, l.gatewaysFor(ctx, ing))
-	names := sets.List(sets.KeySet(hostsByGateway))
+	bound, err := l.boundGateways(ctx, ing)
+	if err != nil {
+		return nil, err
+	}
 	var out []status.ProbeTarget
 	pods := 0
-	for _, qualified := range names {
-		ns, name, err := cache.SplitMetaNamespaceKey(qualified)
-		if err != nil || ns == "" {
-			return nil, fmt.Errorf("gateway name %q is not namespace/name", qualified)
-		}
-		gw, err := l.gatewayLister.Gateways(ns).Get(name)
+	names := make([]string, 0, len(bound))
+	for _, b := range bound {
+		names = append(names, b.qualified)
+		targets, ready, err := l.targetsOf(b.gateway)
 		if err != nil {
-			return nil, fmt.Errorf("getting Gateway %s: %w", qualified, err)
-		}
-		targets, ready, err := l.targetsOf(gw)
-		if err != nil {
-			return nil, fmt.Errorf("gateway %s: %w", qualified, err)
+			return nil, fmt.Errorf("gateway %s: %w", b.qualified, err)
 		}
 		pods += ready
 		// Every host of a gateway is in the same VirtualService, which Istio
 		// applies atomically: probing one host proves them all.
-		host := sets.List(hostsByGateway[qualified])[0]
+		host := b.hosts[0]
 		for _, t := range targets {
 			u := *t.URLs[0]
 			u.Host = host + ":" + t.Port
@@ -93,6 +89,34 @@ func (l *gatewayProbeTargets) ListProbeTargets(ctx context.Context, ing *v1alpha
 	}
 	if pods == 0 {
 		return nil, fmt.Errorf("%w for gateways %v", errNoGatewayPods, names)
+	}
+	return out, nil
+}
+
+// boundGateway is a Gateway ing is bound to and the hosts of ing it serves.
+type boundGateway struct {
+	qualified string
+	gateway   *v1beta1.Gateway
+	// hosts are sorted.
+	hosts []string
+}
+
+// boundGateways reads the Gateways ing is bound to, sorted by qualified
+// name, with the hosts each serves: what both the HTTP probe targets and the
+// xDS readiness targets start from.
+func (l *gatewayProbeTargets) boundGateways(ctx context.Context, ing *v1alpha1.Ingress) ([]boundGateway, error) {
+	hostsByGateway := ingress.HostsPerVisibility(ing, l.gatewaysFor(ctx, ing))
+	out := make([]boundGateway, 0, len(hostsByGateway))
+	for _, qualified := range sets.List(sets.KeySet(hostsByGateway)) {
+		ns, name, err := cache.SplitMetaNamespaceKey(qualified)
+		if err != nil || ns == "" {
+			return nil, fmt.Errorf("gateway name %q is not namespace/name", qualified)
+		}
+		gw, err := l.gatewayLister.Gateways(ns).Get(name)
+		if err != nil {
+			return nil, fmt.Errorf("getting Gateway %s: %w", qualified, err)
+		}
+		out = append(out, boundGateway{qualified: qualified, gateway: gw, hosts: sets.List(hostsByGateway[qualified])})
 	}
 	return out, nil
 }

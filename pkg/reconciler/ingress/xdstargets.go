@@ -20,10 +20,7 @@ import (
 	"context"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/client-go/tools/cache"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
-	"knative.dev/networking/pkg/ingress"
 
 	"github.com/serverless-mesh/ssm/pkg/xdsprobe"
 )
@@ -44,21 +41,16 @@ var _ xdsprobe.TargetLister = (*gatewayWorkloads)(nil)
 // when there is none: istiod uses it only for visibility, and a
 // VirtualService is exported everywhere unless it says otherwise.
 func (l *gatewayWorkloads) ListTargets(ctx context.Context, ing *v1alpha1.Ingress) ([]xdsprobe.Target, error) {
-	hostsByGateway := ingress.HostsPerVisibility(ing, l.targets.gatewaysFor(ctx, ing))
-	names := sets.List(sets.KeySet(hostsByGateway))
-	out := make([]xdsprobe.Target, 0, len(names))
-	for _, qualified := range names {
-		ns, name, err := cache.SplitMetaNamespaceKey(qualified)
-		if err != nil || ns == "" {
-			return nil, fmt.Errorf("gateway name %q is not namespace/name", qualified)
-		}
-		gw, err := l.targets.gatewayLister.Gateways(ns).Get(name)
-		if err != nil {
-			return nil, fmt.Errorf("getting Gateway %s: %w", qualified, err)
-		}
+	bound, err := l.targets.boundGateways(ctx, ing)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]xdsprobe.Target, 0, len(bound))
+	for _, b := range bound {
+		gw := b.gateway
 		selector := gw.Spec.GetSelector()
 		if len(selector) == 0 {
-			return nil, fmt.Errorf("gateway %s has no workload selector: istiod would apply it to every gateway, so no one gateway can be asked for it", qualified)
+			return nil, fmt.Errorf("gateway %s has no workload selector: istiod would apply it to every gateway, so no one gateway can be asked for it", b.qualified)
 		}
 		workloadNS := gw.Namespace
 		if svc, err := l.targets.serviceOf(gw); err == nil {
@@ -66,7 +58,7 @@ func (l *gatewayWorkloads) ListTargets(ctx context.Context, ing *v1alpha1.Ingres
 		}
 		out = append(out, xdsprobe.Target{
 			Workload: xdsprobe.Workload{Namespace: workloadNS, Labels: selector},
-			Hosts:    sets.List(hostsByGateway[qualified]),
+			Hosts:    b.hosts,
 		})
 	}
 	return out, nil

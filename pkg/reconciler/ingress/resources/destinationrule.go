@@ -38,7 +38,7 @@ import (
 // and carries the backend's connection pool, outlier detection and mTLS.
 // Backends without a policy get none: net-istio makes no DestinationRule.
 func MakeDestinationRules(ing *v1alpha1.Ingress, policies map[Backend]policy.Policy) []*v1beta1.DestinationRule {
-	backends := referencedBackends(ing)
+	backends := ReferencedBackends(ing)
 	drs := make([]*v1beta1.DestinationRule, 0, len(backends))
 	for _, b := range backends {
 		p, ok := policies[b]
@@ -65,9 +65,9 @@ func MakeDestinationRules(ing *v1alpha1.Ingress, policies map[Backend]policy.Pol
 	return drs
 }
 
-// referencedBackends are the distinct backends of ing's splits, sorted by
+// ReferencedBackends are the distinct backends of ing's splits, sorted by
 // namespace and name.
-func referencedBackends(ing *v1alpha1.Ingress) []Backend {
+func ReferencedBackends(ing *v1alpha1.Ingress) []Backend {
 	var out []Backend
 	for _, rule := range ing.Spec.Rules {
 		if rule.HTTP == nil {
