@@ -105,4 +105,29 @@ LISTERS_PKG="istio.io/client-go/pkg/listers" \
     "networking:v1beta1" \
     --go-header-file "${BOILERPLATE}"
 
+# The lease API's Go code comes from pkg/pool/leaseapi/lease.proto. protoc is
+# Debian's (installed here when missing); its plugins are built from the
+# module proxy: protoc-gen-go at the protobuf version go.mod pins, and
+# protoc-gen-go-grpc at a fixed version, so the output never depends on what
+# the caller happens to have installed.
+PROTOC_GEN_GO_GRPC_VERSION="v1.5.1"
+echo "--- protoc: the lease API"
+if ! command -v protoc >/dev/null 2>&1; then
+  if [[ "${EUID}" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing protobuf-compiler (apt-get)"
+    apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y protobuf-compiler >/dev/null
+  else
+    echo "ERROR: protoc is missing: apt-get install -y protobuf-compiler" >&2
+    exit 1
+  fi
+fi
+go install google.golang.org/protobuf/cmd/protoc-gen-go
+(cd "${WORK_DIR}" && GOFLAGS=-mod=mod go install "google.golang.org/grpc/cmd/protoc-gen-go-grpc@${PROTOC_GEN_GO_GRPC_VERSION}")
+rm -f "${REPO_ROOT}"/pkg/pool/leaseapi/*.pb.go
+PATH="${GOBIN}:${PATH}" protoc \
+  --proto_path="${REPO_ROOT}/pkg/pool/leaseapi" \
+  --go_out="${REPO_ROOT}/pkg/pool/leaseapi" --go_opt=paths=source_relative \
+  --go-grpc_out="${REPO_ROOT}/pkg/pool/leaseapi" --go-grpc_opt=paths=source_relative \
+  lease.proto
+
 echo "=== Codegen done"

@@ -50,3 +50,37 @@ const (
 	// ManagedByLabelValue is the value of ManagedByLabelKey on SSM objects.
 	ManagedByLabelValue = "ssm"
 )
+
+// The pool's wire contract: ports and names that ssm-pool, the Envoy
+// bootstrap the ProxyPool reconciler writes, the activator hook and the
+// queue-proxy plugin must agree on.
+const (
+	// PoolServerName is the Service (and Deployment) of the xDS + lease server.
+	PoolServerName = "ssm-pool"
+	// PoolServerPort serves ADS for pooled proxies and the lease API, on one
+	// gRPC server with mTLS.
+	PoolServerPort = 18000
+	// PoolServerMetricsPort serves ssm-pool's Prometheus metrics.
+	PoolServerMetricsPort = 9090
+
+	// PoolProxyPort is where a pooled Envoy listens for the traffic of the
+	// revision it is leased to.
+	PoolProxyPort = 8081
+	// PoolProxyHealthPort serves /ready from the base configuration, so an
+	// Envoy is Ready only once it has taken configuration from ssm-pool.
+	PoolProxyHealthPort = 15021
+	// PoolProxyAdminPort is Envoy's admin interface, bound to localhost.
+	PoolProxyAdminPort = 15000
+
+	// QueueProxyMTLSPort is where the queue-proxy plugin terminates mTLS from
+	// pooled proxies.
+	QueueProxyMTLSPort = 8113
+
+	// PoolProxyServiceAccount is the ServiceAccount of pooled Envoys in their
+	// pool's namespace; their SPIFFE identity is derived from it.
+	PoolProxyServiceAccount = "ssm-proxy"
+
+	// PoolLabelKey labels a pool's pods (and their Deployment, Service and
+	// PodDisruptionBudget) with the ProxyPool's name.
+	PoolLabelKey = GroupName + "/proxy-pool"
+)
