@@ -21,9 +21,11 @@ import (
 	fakeistioclientset "istio.io/client-go/pkg/clientset/versioned/fake"
 	istiolisters "istio.io/client-go/pkg/listers/networking/v1beta1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	fakekubeclientset "k8s.io/client-go/kubernetes/fake"
 	corev1listers "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 	networkingv1alpha1 "knative.dev/networking/pkg/apis/networking/v1alpha1"
 	fakenetworkingclientset "knative.dev/networking/pkg/client/clientset/versioned/fake"
@@ -153,4 +155,14 @@ func (l *Listers) GetKnativeServiceLister() servinglisters.ServiceLister {
 // GetServerlessPolicyLister lists ServerlessPolicies.
 func (l *Listers) GetServerlessPolicyLister() ssmlisters.ServerlessPolicyLister {
 	return ssmlisters.NewServerlessPolicyLister(l.IndexerFor(&ssmv1alpha1.ServerlessPolicy{}))
+}
+
+// GetProxyPoolLister lists ProxyPools.
+func (l *Listers) GetProxyPoolLister() ssmlisters.ProxyPoolLister {
+	return ssmlisters.NewProxyPoolLister(l.IndexerFor(&ssmv1alpha1.ProxyPool{}))
+}
+
+// GetEndpointSliceLister lists EndpointSlices.
+func (l *Listers) GetEndpointSliceLister() discoverylisters.EndpointSliceLister {
+	return discoverylisters.NewEndpointSliceLister(l.IndexerFor(&discoveryv1.EndpointSlice{}))
 }

@@ -1,0 +1,22 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package adsclient is a State-of-the-World client of Envoy's Aggregated
+// Discovery Service that follows the protocol as Envoy does: versions and
+// nonces in every ACK and NACK, endpoint and route subscriptions that follow
+// the clusters and listeners received. Tests, benchmarks and the stand-in
+// proxy use it where no Envoy binary can run.
+package adsclient

@@ -1,0 +1,26 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package identity authenticates ssm-pool's peers: SSM's own small CA, the
+// SPIFFE IDs (spiffe://<trust-domain>/ns/<namespace>/sa/<serviceaccount>) it
+// puts in leaf certificates, the Secrets the controller keeps them in, and the
+// TLS configs and gRPC interceptors that verify and authorise each peer.
+//
+// The CA Secret ("ssm-ca", keys ca.crt and ca.key) is created once and never
+// replaced by SSM, because every leaf is signed by it: if it is corrupt, delete
+// the Secret; the controller then creates a new CA and re-issues every leaf
+// Secret. CA rotation is not automatic.
+package identity

@@ -1,0 +1,283 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package identity
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrs "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	corev1listers "k8s.io/client-go/listers/core/v1"
+	"knative.dev/pkg/logging"
+
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+)
+
+// Secret layout, in the key names Knative and cert-manager use.
+const (
+	// CASecretName is the CA Secret in the system namespace; only the
+	// controller may read it.
+	CASecretName = "ssm-ca"
+	// CACertKey holds the PEM CA certificate, in the CA Secret and in every
+	// leaf Secret (as the trust bundle).
+	CACertKey = "ca.crt"
+	// CAKeyKey holds the PEM CA private key, in the CA Secret only.
+	CAKeyKey = "ca.key"
+	// TLSCertKey and TLSKeyKey hold a leaf's certificate and key.
+	TLSCertKey = corev1.TLSCertKey
+	TLSKeyKey  = corev1.TLSPrivateKeyKey
+)
+
+// CASecretError says which key of the CA Secret is unusable. SSM never
+// replaces a bad CA Secret by itself: every leaf is signed by that CA, and a
+// new one would break them all at once while mounted Secrets catch up.
+type CASecretError struct {
+	Namespace string
+	Name      string
+	// Key is the Secret key at fault, or "" when the Secret as a whole is.
+	Key string
+	Err error
+}
+
+func (e *CASecretError) Error() string {
+	where := "CA Secret " + e.Namespace + "/" + e.Name
+	if e.Key != "" {
+		where += " key " + e.Key
+	}
+	return where + ": " + e.Err.Error() + "; SSM does not replace a CA Secret because every leaf certificate is " +
+		"signed by it: delete the Secret to have a new CA created and every leaf Secret re-issued"
+}
+
+func (e *CASecretError) Unwrap() error { return e.Err }
+
+// MakeCASecret builds the CA Secret holding ca.
+func MakeCASecret(namespace string, ca *CA) *corev1.Secret {
+	certPEM, keyPEM := ca.PEM()
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: namespace,
+			Name:      CASecretName,
+			Labels:    map[string]string{ssm.ManagedByLabelKey: ssm.ManagedByLabelValue},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{CACertKey: certPEM, CAKeyKey: keyPEM},
+	}
+}
+
+// MakeLeafSecret builds a kubernetes.io/tls Secret holding a leaf issued by
+// ca, with ca's certificate as the trust bundle.
+func MakeLeafSecret(namespace, name string, ca *CA, certPEM, keyPEM []byte) *corev1.Secret {
+	caPEM, _ := ca.PEM()
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: namespace,
+			Name:      name,
+			Labels:    map[string]string{ssm.ManagedByLabelKey: ssm.ManagedByLabelValue},
+		},
+		Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{
+			TLSCertKey: slices.Clone(certPEM),
+			TLSKeyKey:  slices.Clone(keyPEM),
+			CACertKey:  caPEM,
+		},
+	}
+}
+
+// EnsureCA returns the CA from the CA Secret in namespace, creating the
+// Secret with a new CA (valid DefaultCAValidity from now) if it is missing.
+// A Secret that exists but does not hold a usable CA is a *CASecretError.
+// An operator may provision the Secret with their own CA beforehand; it is
+// used as is and need not carry the managed-by label.
+func EnsureCA(ctx context.Context, kube kubernetes.Interface, lister corev1listers.SecretLister, namespace string, now time.Time) (*CA, error) {
+	secret, err := lister.Secrets(namespace).Get(CASecretName)
+	if apierrs.IsNotFound(err) {
+		return createCA(ctx, kube, namespace, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("getting CA Secret %s/%s: %w", namespace, CASecretName, err)
+	}
+	return caFromSecret(secret, now)
+}
+
+func createCA(ctx context.Context, kube kubernetes.Interface, namespace string, now time.Time) (*CA, error) {
+	ca, err := NewCA(now, DefaultCAValidity)
+	if err != nil {
+		return nil, fmt.Errorf("creating CA for Secret %s/%s: %w", namespace, CASecretName, err)
+	}
+	secrets := kube.CoreV1().Secrets(namespace)
+	_, err = secrets.Create(ctx, MakeCASecret(namespace, ca), metav1.CreateOptions{})
+	if apierrs.IsAlreadyExists(err) {
+		// Our informer had not seen it yet (another replica or our previous
+		// incarnation created it). Leaves may already be signed by that CA, so
+		// adopt it rather than the one just generated.
+		secret, getErr := secrets.Get(ctx, CASecretName, metav1.GetOptions{})
+		if getErr != nil {
+			return nil, fmt.Errorf("re-reading CA Secret %s/%s after a create race: %w", namespace, CASecretName, getErr)
+		}
+		return caFromSecret(secret, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating CA Secret %s/%s: %w", namespace, CASecretName, err)
+	}
+	logging.FromContext(ctx).Infof("Created CA Secret %s/%s, valid until %s",
+		namespace, CASecretName, ca.Certificate().NotAfter.UTC().Format(time.RFC3339))
+	return ca, nil
+}
+
+func caFromSecret(secret *corev1.Secret, now time.Time) (*CA, error) {
+	fail := func(key string, err error) error {
+		return &CASecretError{Namespace: secret.Namespace, Name: secret.Name, Key: key, Err: err}
+	}
+	certPEM, keyPEM := secret.Data[CACertKey], secret.Data[CAKeyKey]
+	if len(certPEM) == 0 {
+		return nil, fail(CACertKey, fmt.Errorf("missing or empty"))
+	}
+	if len(keyPEM) == 0 {
+		return nil, fail(CAKeyKey, fmt.Errorf("missing or empty"))
+	}
+	if _, err := parseSingleCertificate(certPEM); err != nil {
+		return nil, fail(CACertKey, err)
+	}
+	if _, err := parsePrivateKey(keyPEM); err != nil {
+		return nil, fail(CAKeyKey, err)
+	}
+	ca, err := ParseCA(certPEM, keyPEM)
+	if err != nil {
+		return nil, fail("", err)
+	}
+	if !now.Before(ca.cert.NotAfter) {
+		return nil, fail(CACertKey, fmt.Errorf("CA expired at %s", ca.cert.NotAfter.UTC().Format(time.RFC3339)))
+	}
+	return ca, nil
+}
+
+// EnsureLeaf makes the leaf Secret namespace/name hold a certificate for spec
+// issued by ca that does not need renewal, and says whether it wrote. It
+// writes nothing when the Secret is current, and refuses to touch a Secret of
+// that name not labelled as managed by SSM.
+func EnsureLeaf(ctx context.Context, kube kubernetes.Interface, lister corev1listers.SecretLister, ca *CA,
+	namespace, name string, spec LeafSpec, now time.Time) (changed bool, err error) {
+	if err := validateLeafSpec(spec); err != nil {
+		return false, fmt.Errorf("leaf Secret %s/%s: %w", namespace, name, err)
+	}
+	existing, err := lister.Secrets(namespace).Get(name)
+	if apierrs.IsNotFound(err) {
+		var created bool
+		created, err = createLeaf(ctx, kube, ca, namespace, name, spec, now)
+		if !apierrs.IsAlreadyExists(err) {
+			return created, err
+		}
+		// Created behind our informer's back; judge what is there now.
+		existing, err = kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	}
+	if err != nil {
+		return false, fmt.Errorf("getting leaf Secret %s/%s: %w", namespace, name, err)
+	}
+	return updateLeafIfDue(ctx, kube, ca, existing, spec, now)
+}
+
+func createLeaf(ctx context.Context, kube kubernetes.Interface, ca *CA, namespace, name string, spec LeafSpec, now time.Time) (bool, error) {
+	certPEM, keyPEM, err := ca.Issue(now, spec)
+	if err != nil {
+		return false, fmt.Errorf("issuing leaf for Secret %s/%s: %w", namespace, name, err)
+	}
+	_, err = kube.CoreV1().Secrets(namespace).Create(ctx, MakeLeafSecret(namespace, name, ca, certPEM, keyPEM), metav1.CreateOptions{})
+	if apierrs.IsAlreadyExists(err) {
+		return false, err // unwrapped, so EnsureLeaf can recognise it
+	}
+	if err != nil {
+		return false, fmt.Errorf("creating leaf Secret %s/%s: %w", namespace, name, err)
+	}
+	logging.FromContext(ctx).Infof("Created leaf Secret %s/%s for %s", namespace, name, spec.ID)
+	return true, nil
+}
+
+func updateLeafIfDue(ctx context.Context, kube kubernetes.Interface, ca *CA, existing *corev1.Secret, spec LeafSpec, now time.Time) (bool, error) {
+	if existing.Labels[ssm.ManagedByLabelKey] != ssm.ManagedByLabelValue {
+		return false, fmt.Errorf("leaf Secret %s/%s exists but is not labelled %s=%s; refusing to overwrite it",
+			existing.Namespace, existing.Name, ssm.ManagedByLabelKey, ssm.ManagedByLabelValue)
+	}
+	if existing.Type != corev1.SecretTypeTLS {
+		// The type of a Secret is immutable, so an update could not fix it.
+		return false, fmt.Errorf("leaf Secret %s/%s has type %q, want %q; delete it to have it re-created",
+			existing.Namespace, existing.Name, existing.Type, corev1.SecretTypeTLS)
+	}
+	reason := leafReissueReason(ca, existing, spec, now)
+	if reason == "" {
+		return false, nil
+	}
+	certPEM, keyPEM, err := ca.Issue(now, spec)
+	if err != nil {
+		return false, fmt.Errorf("issuing leaf for Secret %s/%s: %w", existing.Namespace, existing.Name, err)
+	}
+	desired := MakeLeafSecret(existing.Namespace, existing.Name, ca, certPEM, keyPEM)
+	updated := existing.DeepCopy()
+	updated.Data = maps.Clone(existing.Data)
+	if updated.Data == nil {
+		updated.Data = map[string][]byte{}
+	}
+	maps.Copy(updated.Data, desired.Data)
+	if _, err := kube.CoreV1().Secrets(existing.Namespace).Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
+		return false, fmt.Errorf("renewing leaf Secret %s/%s (%s): %w", existing.Namespace, existing.Name, reason, err)
+	}
+	logging.FromContext(ctx).Infof("Renewed leaf Secret %s/%s for %s: %s", existing.Namespace, existing.Name, spec.ID, reason)
+	return true, nil
+}
+
+// leafReissueReason is "" when the Secret holds a current certificate for
+// spec, its matching key and ca's certificate as bundle; otherwise it says
+// what is wrong.
+func leafReissueReason(ca *CA, secret *corev1.Secret, spec LeafSpec, now time.Time) string {
+	certPEM := secret.Data[TLSCertKey]
+	if due, reason := NeedsRenewal(ca, certPEM, now); due {
+		return reason
+	}
+	if _, err := tls.X509KeyPair(certPEM, secret.Data[TLSKeyKey]); err != nil {
+		return "key does not match certificate: " + err.Error()
+	}
+	caPEM, _ := ca.PEM()
+	if string(secret.Data[CACertKey]) != string(caPEM) {
+		return CACertKey + " is not the current CA certificate"
+	}
+	cert, err := parseSingleCertificate(certPEM)
+	if err != nil {
+		return "certificate is unparseable: " + err.Error()
+	}
+	return specMismatch(cert, spec)
+}
+
+func specMismatch(cert *x509.Certificate, spec LeafSpec) string {
+	if len(cert.URIs) != 1 || cert.URIs[0].String() != spec.ID.String() {
+		return "certificate identity differs from " + spec.ID.String()
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(cert.DNSNames)), slices.Sorted(slices.Values(spec.DNSNames))) {
+		return fmt.Sprintf("certificate DNS names %v differ from %v", cert.DNSNames, spec.DNSNames)
+	}
+	if slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageServerAuth) != spec.Server ||
+		slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageClientAuth) != spec.Client {
+		return "certificate key usages differ from the spec"
+	}
+	return ""
+}

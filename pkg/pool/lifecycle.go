@@ -1,0 +1,153 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package pool
+
+import (
+	"errors"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
+	"github.com/serverless-mesh/ssm/pkg/pool/revision"
+	"github.com/serverless-mesh/ssm/pkg/pool/snapshot"
+)
+
+// RevisionChanged re-pushes a leased revision's configuration after its
+// policy or endpoints changed. Only types whose content changed get new
+// versions, so an endpoint change sends only EDS. A revision that is gone,
+// no longer pooled or moved to another pool loses its lease.
+func (s *Server) RevisionChanged(key revision.Key) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.leases[key]
+	if l == nil {
+		return
+	}
+	cfg, err := s.opts.Source.Get(key)
+	switch {
+	case errors.Is(err, revision.ErrNotFound):
+		s.endLocked(l, "revision not found")
+		return
+	case err != nil:
+		// Keep serving the configuration the proxy has; the next change
+		// retries.
+		s.log.Warnw("Reading a changed revision", zap.Stringer("revision", key), zap.Error(err))
+		return
+	case !cfg.Pooled():
+		s.endLocked(l, "revision no longer uses a pooled proxy")
+		return
+	case cfg.Pool != l.cfg.Pool:
+		s.endLocked(l, "revision moved to pool "+cfg.Pool.String())
+		return
+	}
+	l.cfg = cfg
+	p := l.proxy
+	if p == nil {
+		// Between placement attempts: the next attempt builds from l.cfg.
+		return
+	}
+	res, err := snapshot.ForRevision(s.opts.Snapshot, cfg)
+	if err == nil {
+		snap, serr := res.Snapshot()
+		if serr == nil {
+			s.setSnapshotLocked(p, snap)
+			return
+		}
+		err = serr
+	}
+	s.log.Errorw("Building a changed revision's configuration; the proxy keeps the previous one",
+		zap.Stringer("revision", key), zap.Error(err))
+}
+
+// Renew resets the idle timer of the revision's lease and returns the
+// proxies holding it on this replica (none while it is being re-placed).
+func (s *Server) Renew(key revision.Key) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.leases[key]
+	if l == nil {
+		return nil, status.Errorf(codes.NotFound, "revision %s holds no lease on this replica", key)
+	}
+	l.lastActivity = s.opts.Clock.Now()
+	if l.granted {
+		return []string{l.proxy.node}, nil
+	}
+	return []string{}, nil
+}
+
+// expireIdle ends every granted lease nobody renewed for its pool's idle
+// timeout.
+func (s *Server) expireIdle() {
+	now := s.opts.Clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.leases {
+		if !l.granted || now.Sub(l.lastActivity) < s.idleTimeout(l.cfg.Pool) {
+			continue
+		}
+		s.endLocked(l, "idle")
+		s.metrics.expiries.Inc()
+	}
+}
+
+// endLocked ends a lease: its proxy goes back to its idle configuration and
+// a placement in progress stops.
+func (s *Server) endLocked(l *lease, why string) {
+	if s.leases[l.key] == l {
+		delete(s.leases, l.key)
+	}
+	l.ended = true
+	if p := l.proxy; p != nil {
+		s.returnLocked(p)
+		s.log.Infow("Lease ended", zap.Stringer("revision", l.key), zap.String("proxy", p.node),
+			zap.String("reason", why))
+	}
+}
+
+// Stats counts the pool's proxies on this replica.
+func (s *Server) Stats(pool revision.PoolKey) *leaseapi.StatsResponse {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := &leaseapi.StatsResponse{}
+	for p := range s.pools[pool] {
+		out.Connected++
+		switch p.state() {
+		case stateWarm:
+			out.Warm++
+		case stateLeased:
+			out.Leased++
+		case stateUnhealthy:
+			out.Unhealthy++
+		}
+	}
+	return out
+}
+
+// countLocked is the number of proxies in each pool and state.
+func (s *Server) countLocked() map[revision.PoolKey]map[string]int {
+	out := make(map[revision.PoolKey]map[string]int, len(s.pools))
+	for pool, members := range s.pools {
+		counts := map[string]int{stateWarming: 0, stateWarm: 0, stateLeased: 0, stateUnhealthy: 0}
+		for p := range members {
+			counts[p.state()]++
+		}
+		out[pool] = counts
+	}
+	return out
+}

@@ -1,0 +1,50 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package snapshot
+
+import (
+	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+
+	"github.com/serverless-mesh/ssm/pkg/pool/envoy"
+)
+
+// revisionCluster is the revision's EDS cluster: its pods' queue-proxy mTLS
+// ports, limited and ejected by the revision's policy, and reached over mTLS
+// that accepts only the identity of the revision's service account, so a
+// proxy leased to one revision cannot be steered to another's pods.
+func revisionCluster(o Options, name string, v validConfig) (*cluster.Cluster, error) {
+	c := envoy.EDSCluster(name)
+	c.CircuitBreakers = envoy.CircuitBreakers(v.maxConnections, v.maxPendingRequests)
+	c.OutlierDetection = envoy.OutlierDetection(v.ejection)
+	opts, err := envoy.HTTP1ProtocolOptions(v.maxRequestsPerConnection, v.idleTimeout)
+	if err != nil {
+		return nil, err
+	}
+	c.TypedExtensionProtocolOptions = opts
+	socket, err := envoy.UpstreamTLSTransportSocket(envoy.UpstreamTLS{
+		CertificateSecret: o.IdentitySecret,
+		TrustBundleSecret: o.TrustBundleSecret,
+		SecretDirectory:   o.SecretDirectory,
+		PeerURISAN:        "spiffe://" + o.TrustDomain + "/ns/" + v.key.Namespace + "/sa/" + v.serviceAccount,
+		SNI:               v.key.Name + "." + v.key.Namespace,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.TransportSocket = socket
+	return c, nil
+}

@@ -1,0 +1,224 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package source
+
+import (
+	"fmt"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrs "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"knative.dev/serving/pkg/apis/serving"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	servinglisters "knative.dev/serving/pkg/client/listers/serving/v1"
+	knnetworking "knative.dev/serving/pkg/networking"
+
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	ssmv1alpha1 "github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
+	ssmlisters "github.com/serverless-mesh/ssm/pkg/client/listers/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/policy"
+	"github.com/serverless-mesh/ssm/pkg/pool/revision"
+	"github.com/serverless-mesh/ssm/pkg/reconciler/serverlesspolicy"
+)
+
+// DefaultIdleTimeout is the ProxyPool default: a lease with no traffic or
+// renewal for this long returns its proxy to the pool.
+const DefaultIdleTimeout = 5 * time.Minute
+
+// Listers are the informer caches the source reads.
+type Listers struct {
+	Revisions      servinglisters.RevisionLister
+	Services       servinglisters.ServiceLister
+	Policies       ssmlisters.ServerlessPolicyLister
+	Pools          ssmlisters.ProxyPoolLister
+	EndpointSlices discoverylisters.EndpointSliceLister
+}
+
+// Source implements revision.Source over informer caches.
+type Source struct {
+	listers Listers
+	// systemNamespace holds the shared pools: a pool name that names no
+	// ProxyPool in the revision's own namespace refers to the one here.
+	systemNamespace string
+	defaults        atomic.Pointer[policy.Defaults]
+}
+
+var _ revision.Source = (*Source)(nil)
+
+// New returns a Source with config-ssm's built-in defaults until SetDefaults
+// is called with the parsed ConfigMap.
+func New(l Listers, systemNamespace string) *Source {
+	s := &Source{listers: l, systemNamespace: systemNamespace}
+	d := policy.NewDefaults()
+	s.defaults.Store(&d)
+	return s
+}
+
+// SetDefaults replaces the config-ssm policy defaults. The caller only passes
+// a ConfigMap that parsed: a rejected config-ssm keeps the last good one, as
+// in the controller.
+func (s *Source) SetDefaults(d policy.Defaults) {
+	s.defaults.Store(&d)
+}
+
+// Get resolves the revision. Observed execution times live in the
+// controller's autoscaler hook, not here: an "auto" revision is resolved as
+// it would be before observations (its declared values, config-ssm's
+// defaults and its own timeoutSeconds), which never tightens a timeout.
+func (s *Source) Get(key revision.Key) (revision.Config, error) {
+	rev, err := s.listers.Revisions.Revisions(key.Namespace).Get(key.Name)
+	if apierrs.IsNotFound(err) {
+		return revision.Config{}, fmt.Errorf("revision %s: %w", key, revision.ErrNotFound)
+	} else if err != nil {
+		return revision.Config{}, fmt.Errorf("getting revision %s: %w", key, err)
+	}
+	p, err := s.resolve(rev)
+	if err != nil {
+		return revision.Config{}, fmt.Errorf("resolving the policy of revision %s: %w", key, err)
+	}
+	eps, err := s.endpoints(key)
+	if err != nil {
+		return revision.Config{}, err
+	}
+	sa := rev.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	return revision.Config{
+		Key:            key,
+		Pool:           s.poolKey(key.Namespace, p.ProxyPool),
+		Policy:         p,
+		ServiceAccount: sa,
+		Endpoints:      eps,
+	}, nil
+}
+
+func (s *Source) resolve(rev *servingv1.Revision) (policy.Policy, error) {
+	annotations, ferr := policy.ParseAnnotations(rev.Annotations)
+	if ferr != nil {
+		return policy.Policy{}, ferr
+	}
+	in := policy.Input{Annotations: annotations, Defaults: *s.defaults.Load()}
+	if svcName := rev.Labels[serving.ServiceLabelKey]; svcName != "" {
+		selected, err := s.selectPolicy(rev.Namespace, svcName)
+		if err != nil {
+			return policy.Policy{}, err
+		}
+		if selected != nil {
+			o := selected.Spec.Overrides()
+			in.Policy = &o
+		}
+	}
+	// As in the KIngress reconciler, a revision SSM does not govern gets no
+	// SSM behaviour at all, whatever config-ssm's default class would be.
+	if in.Policy == nil && !policy.HasSSMAnnotations(rev.Annotations) {
+		return policy.Policy{ProxyPool: policy.NoProxyPool}, nil
+	}
+	if rev.Spec.TimeoutSeconds != nil {
+		in.RevisionTimeout = time.Duration(*rev.Spec.TimeoutSeconds) * time.Second
+	}
+	return policy.Resolve(in)
+}
+
+func (s *Source) selectPolicy(namespace, service string) (*ssmv1alpha1.ServerlessPolicy, error) {
+	svc, err := s.listers.Services.Services(namespace).Get(service)
+	if apierrs.IsNotFound(err) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("getting service %s/%s: %w", namespace, service, err)
+	}
+	policies, err := s.listers.Policies.ServerlessPolicies(namespace).List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("listing ServerlessPolicies in %s: %w", namespace, err)
+	}
+	selected, _ := serverlesspolicy.Select(policies, svc.Labels)
+	if selected == nil {
+		return nil, nil
+	}
+	return selected, nil
+}
+
+// poolKey finds the ProxyPool a pool name refers to: the revision's own
+// namespace first, then the system namespace's shared pools.
+func (s *Source) poolKey(namespace, name string) revision.PoolKey {
+	if name == "" || name == policy.NoProxyPool {
+		return revision.PoolKey{}
+	}
+	if _, err := s.listers.Pools.ProxyPools(namespace).Get(name); err == nil {
+		return revision.PoolKey{Namespace: namespace, Name: name}
+	}
+	return revision.PoolKey{Namespace: s.systemNamespace, Name: name}
+}
+
+// endpoints are the ready addresses of the revision's private Service, at
+// the queue-proxy plugin's mTLS port, sorted and without duplicates.
+func (s *Source) endpoints(key revision.Key) ([]revision.Endpoint, error) {
+	sel := labels.SelectorFromSet(labels.Set{
+		serving.RevisionLabelKey:    key.Name,
+		knnetworking.ServiceTypeKey: string(knnetworking.ServiceTypePrivate),
+	})
+	slices, err := s.listers.EndpointSlices.EndpointSlices(key.Namespace).List(sel)
+	if err != nil {
+		return nil, fmt.Errorf("listing the EndpointSlices of revision %s: %w", key, err)
+	}
+	seen := make(map[string]bool)
+	var out []revision.Endpoint
+	for _, slice := range slices {
+		for _, ep := range slice.Endpoints {
+			if !ready(ep) {
+				continue
+			}
+			for _, ip := range ep.Addresses {
+				if !seen[ip] {
+					seen[ip] = true
+					out = append(out, revision.Endpoint{IP: ip, Port: ssm.QueueProxyMTLSPort})
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].IP < out[j].IP })
+	return out, nil
+}
+
+// ready follows the EndpointSlice API: a nil Ready condition means ready.
+func ready(ep discoveryv1.Endpoint) bool {
+	return ep.Conditions.Ready == nil || *ep.Conditions.Ready
+}
+
+// IdleTimeout is the pool's spec.idleTimeout, or the default when the pool
+// is unknown or leaves it unset.
+func (s *Source) IdleTimeout(pool revision.PoolKey) time.Duration {
+	p, err := s.listers.Pools.ProxyPools(pool.Namespace).Get(pool.Name)
+	if err != nil || p.Spec.IdleTimeout == nil || p.Spec.IdleTimeout.Duration <= 0 {
+		return DefaultIdleTimeout
+	}
+	return p.Spec.IdleTimeout.Duration
+}
+
+// RevisionOfSlice names the revision an EndpointSlice belongs to, if it is
+// a revision's private one.
+func RevisionOfSlice(slice *discoveryv1.EndpointSlice) (revision.Key, bool) {
+	name := slice.Labels[serving.RevisionLabelKey]
+	if name == "" || slice.Labels[knnetworking.ServiceTypeKey] != string(knnetworking.ServiceTypePrivate) {
+		return revision.Key{}, false
+	}
+	return revision.Key{Namespace: slice.Namespace, Name: name}, true
+}

@@ -1,0 +1,227 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package source
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+
+	ssmv1alpha1 "github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/policy"
+	"github.com/serverless-mesh/ssm/pkg/pool/revision"
+	rtesting "github.com/serverless-mesh/ssm/pkg/reconciler/testing"
+)
+
+func rev(ns, name string, annotations map[string]string, sa string) *servingv1.Revision {
+	return &servingv1.Revision{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: annotations},
+		Spec: servingv1.RevisionSpec{
+			TimeoutSeconds: ptr.To[int64](300),
+			PodSpec:        corev1PodSpec(sa),
+		},
+	}
+}
+
+func slice(ns, name, revName, serviceType string, eps ...discoveryv1.Endpoint) *discoveryv1.EndpointSlice {
+	return &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{
+			"serving.knative.dev/revision":                revName,
+			"networking.internal.knative.dev/serviceType": serviceType,
+		}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   eps,
+	}
+}
+
+func endpoint(ready *bool, ips ...string) discoveryv1.Endpoint {
+	return discoveryv1.Endpoint{Addresses: ips, Conditions: discoveryv1.EndpointConditions{Ready: ready}}
+}
+
+func pool(ns, name string, idle time.Duration) *ssmv1alpha1.ProxyPool {
+	p := &ssmv1alpha1.ProxyPool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: ssmv1alpha1.ProxyPoolSpec{Image: "envoy"}}
+	if idle > 0 {
+		p.Spec.IdleTimeout = &metav1.Duration{Duration: idle}
+	}
+	return p
+}
+
+func newSource(t *testing.T, objs ...runtime.Object) *Source {
+	t.Helper()
+	l, err := rtesting.NewListers(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(Listers{
+		Revisions:      l.GetRevisionLister(),
+		Services:       l.GetKnativeServiceLister(),
+		Policies:       l.GetServerlessPolicyLister(),
+		Pools:          l.GetProxyPoolLister(),
+		EndpointSlices: l.GetEndpointSliceLister(),
+	}, "knative-serving")
+}
+
+// shortLived2s is what policy.Resolve gives for ssm.dev/lifecycle:
+// short-lived + ssm.dev/timeout: 2s under the built-in defaults, written out.
+var shortLived2s = policy.Policy{
+	Declared:  policy.LifecycleShortLived,
+	Lifecycle: policy.LifecycleShortLived,
+	Timeout:   2 * time.Second,
+	Retries:   1,
+	RetryOn:   "connect-failure",
+	MTLSMode:  policy.MTLSLightweight,
+	ProxyPool: "default",
+	ConnectionPool: policy.ConnectionPool{
+		IdleTimeout: 30 * time.Second,
+	},
+	OutlierDetection: policy.OutlierDetection{
+		ConsecutiveGatewayErrors: 5,
+		Interval:                 10 * time.Second,
+		BaseEjectionTime:         30 * time.Second,
+		MaxEjectionPercent:       50,
+	},
+	Sources: map[string]policy.Source{
+		"Lifecycle": policy.SourceAnnotation,
+		"Timeout":   policy.SourceAnnotation,
+		"Retries":   policy.SourceDefault,
+		"MTLSMode":  policy.SourceDefault,
+		"ProxyPool": policy.SourceDefault,
+	},
+}
+
+func TestGet(t *testing.T) {
+	t.Parallel()
+	short := map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/timeout": "2s"}
+	yes, no := ptr.To(true), ptr.To(false)
+	tests := []struct {
+		name     string
+		objs     []runtime.Object
+		key      revision.Key
+		want     revision.Config
+		wantErr  string
+		notFound bool
+	}{{
+		name:     "unknown revision",
+		key:      revision.Key{Namespace: "ns", Name: "gone"},
+		wantErr:  "revision ns/gone: revision not found",
+		notFound: true,
+	}, {
+		name: "revision SSM does not govern is not pooled",
+		objs: []runtime.Object{rev("ns", "plain", nil, "")},
+		key:  revision.Key{Namespace: "ns", Name: "plain"},
+		want: revision.Config{
+			Key:            revision.Key{Namespace: "ns", Name: "plain"},
+			Policy:         policy.Policy{ProxyPool: "none"},
+			ServiceAccount: "default",
+		},
+	}, {
+		name: "short-lived revision: shared pool, ready private endpoints only, sorted, deduplicated",
+		objs: []runtime.Object{
+			rev("ns", "fn-00001", short, "fn-sa"),
+			slice("ns", "fn-00001-private-a", "fn-00001", "Private", endpoint(nil, "10.244.0.9"), endpoint(no, "10.244.0.5")),
+			slice("ns", "fn-00001-private-b", "fn-00001", "Private", endpoint(yes, "10.244.0.3", "10.244.0.9")),
+			slice("ns", "fn-00001-public", "fn-00001", "Public", endpoint(yes, "10.244.0.7")),
+			slice("ns", "other-private", "other", "Private", endpoint(yes, "10.244.0.8")),
+		},
+		key: revision.Key{Namespace: "ns", Name: "fn-00001"},
+		want: revision.Config{
+			Key:            revision.Key{Namespace: "ns", Name: "fn-00001"},
+			Pool:           revision.PoolKey{Namespace: "knative-serving", Name: "default"},
+			Policy:         shortLived2s,
+			ServiceAccount: "fn-sa",
+			Endpoints:      []revision.Endpoint{{IP: "10.244.0.3", Port: 8113}, {IP: "10.244.0.9", Port: 8113}},
+		},
+	}, {
+		name: "a pool in the revision's own namespace wins over the shared one",
+		objs: []runtime.Object{rev("ns", "fn-00001", short, ""), pool("ns", "default", 0), pool("knative-serving", "default", 0)},
+		key:  revision.Key{Namespace: "ns", Name: "fn-00001"},
+		want: revision.Config{
+			Key:            revision.Key{Namespace: "ns", Name: "fn-00001"},
+			Pool:           revision.PoolKey{Namespace: "ns", Name: "default"},
+			Policy:         shortLived2s,
+			ServiceAccount: "default",
+		},
+	}, {
+		name:    "an invalid annotation is an error naming it, not a missing revision",
+		objs:    []runtime.Object{rev("ns", "bad", map[string]string{"ssm.dev/timeout": "soon"}, "")},
+		key:     revision.Key{Namespace: "ns", Name: "bad"},
+		wantErr: `resolving the policy of revision ns/bad: invalid value: "soon": metadata.annotations[ssm.dev/timeout]`,
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := newSource(t, tc.objs...).Get(tc.key)
+			if tc.wantErr != "" {
+				if err == nil || !containsLine(err.Error(), tc.wantErr) {
+					t.Fatalf("Get() error = %v, want %q", err, tc.wantErr)
+				}
+				if errors.Is(err, revision.ErrNotFound) != tc.notFound {
+					t.Errorf("errors.Is(err, ErrNotFound) = %v, want %v", !tc.notFound, tc.notFound)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Get() = %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Get() (-want, +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	t.Parallel()
+	s := newSource(t, pool("knative-serving", "default", 0), pool("ns", "fast", 30*time.Second))
+	for _, tc := range []struct {
+		pool revision.PoolKey
+		want time.Duration
+	}{
+		{revision.PoolKey{Namespace: "knative-serving", Name: "default"}, 5 * time.Minute},
+		{revision.PoolKey{Namespace: "ns", Name: "fast"}, 30 * time.Second},
+		{revision.PoolKey{Namespace: "ns", Name: "unknown"}, 5 * time.Minute},
+	} {
+		if got := s.IdleTimeout(tc.pool); got != tc.want {
+			t.Errorf("IdleTimeout(%v) = %v, want %v", tc.pool, got, tc.want)
+		}
+	}
+}
+
+func TestRevisionOfSlice(t *testing.T) {
+	t.Parallel()
+	if got, ok := RevisionOfSlice(slice("ns", "a", "fn-00001", "Private")); !ok || got != (revision.Key{Namespace: "ns", Name: "fn-00001"}) {
+		t.Errorf("private slice: got %v, %v", got, ok)
+	}
+	if _, ok := RevisionOfSlice(slice("ns", "a", "fn-00001", "Public")); ok {
+		t.Error("a public slice was taken for a revision's private one")
+	}
+}
+
+func corev1PodSpec(sa string) corev1.PodSpec {
+	return corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{{Image: "fn"}}}
+}
+
+func containsLine(got, want string) bool { return strings.Contains(got, want) }

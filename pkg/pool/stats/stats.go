@@ -1,0 +1,157 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package stats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"k8s.io/apimachinery/pkg/types"
+	corev1listers "k8s.io/client-go/listers/core/v1"
+
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
+)
+
+// CallTimeout bounds one Stats call to one replica: the reconciler must not
+// hang on a replica that is going away.
+const CallTimeout = 2 * time.Second
+
+// Reader sums a pool's counts over the ready ssm-pool replicas listed in the
+// ssm-pool Endpoints.
+type Reader struct {
+	endpoints corev1listers.EndpointsLister
+	namespace string
+	creds     credentials.TransportCredentials
+
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn
+}
+
+// NewReader reads the Endpoints of ssm-pool in namespace and dials each
+// replica with creds (mTLS with the controller's certificate).
+func NewReader(endpoints corev1listers.EndpointsLister, namespace string, creds credentials.TransportCredentials) *Reader {
+	return &Reader{endpoints: endpoints, namespace: namespace, creds: creds, conns: make(map[string]*grpc.ClientConn)}
+}
+
+// Stats returns warm and leased proxies of pool, summed over every replica.
+// Any replica that does not answer makes the whole answer an error: a
+// partial sum would under-count, and the caller keeps its last counts.
+func (r *Reader) Stats(ctx context.Context, pool types.NamespacedName) (warm, leased int32, err error) {
+	addrs, err := r.replicas()
+	if err != nil {
+		return 0, 0, err
+	}
+	r.forgetOthers(addrs)
+	if len(addrs) == 0 {
+		return 0, 0, fmt.Errorf("no ready ssm-pool replica in Endpoints %s/%s", r.namespace, ssm.PoolServerName)
+	}
+	var errs []error
+	for _, addr := range addrs {
+		conn, err := r.conn(addr)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		callCtx, cancel := context.WithTimeout(ctx, CallTimeout)
+		resp, err := leaseapi.NewLeasesClient(conn).Stats(callCtx, &leaseapi.StatsRequest{PoolNamespace: pool.Namespace, PoolName: pool.Name})
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ssm-pool replica %s: %w", addr, err))
+			continue
+		}
+		warm += resp.GetWarm()
+		leased += resp.GetLeased()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return 0, 0, err
+	}
+	return warm, leased, nil
+}
+
+// replicas are the ready addresses of ssm-pool's gRPC port, sorted.
+func (r *Reader) replicas() ([]string, error) {
+	ep, err := r.endpoints.Endpoints(r.namespace).Get(ssm.PoolServerName)
+	if err != nil {
+		return nil, fmt.Errorf("Endpoints %s/%s: %w", r.namespace, ssm.PoolServerName, err)
+	}
+	var out []string
+	for _, subset := range ep.Subsets {
+		port := int32(ssm.PoolServerPort)
+		for _, p := range subset.Ports {
+			if p.Port > 0 && (len(subset.Ports) == 1 || p.Name == "grpc-xds") {
+				port = p.Port
+			}
+		}
+		for _, a := range subset.Addresses {
+			out = append(out, net.JoinHostPort(a.IP, strconv.Itoa(int(port))))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// conn keeps one connection per replica address; gRPC reconnects it.
+func (r *Reader) conn(addr string) (*grpc.ClientConn, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.conns[addr]; ok {
+		return c, nil
+	}
+	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(r.creds))
+	if err != nil {
+		return nil, fmt.Errorf("ssm-pool replica %s: %w", addr, err)
+	}
+	r.conns[addr] = c
+	return c, nil
+}
+
+// forgetOthers closes the connections of replicas that are gone.
+func (r *Reader) forgetOthers(addrs []string) {
+	keep := make(map[string]bool, len(addrs))
+	for _, a := range addrs {
+		keep[a] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for addr, c := range r.conns {
+		if !keep[addr] {
+			_ = c.Close()
+			delete(r.conns, addr)
+		}
+	}
+}
+
+// Close closes every connection.
+func (r *Reader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	for addr, c := range r.conns {
+		errs = append(errs, c.Close())
+		delete(r.conns, addr)
+	}
+	return errors.Join(errs...)
+}
