@@ -29,7 +29,8 @@
 # kube-controller-manager, kube-scheduler, KWOK. Every component built on
 # knative.dev/pkg's sharedmain binds fixed ports (8080, 8008, ...) on all
 # interfaces, so each gets its own namespace with a veth on the bridge, as a
-# pod would: ssm-controller 10.200.0.10, ssm-webhook 10.200.0.11. They talk
+# pod would: ssm-controller 10.200.0.10, ssm-webhook 10.200.0.11, ssm-pool
+# 10.200.0.12 (the xDS + lease server of pooled proxies). They talk
 # to the apiserver as their own ServiceAccounts (RBAC is on), and the
 # apiserver reaches the webhook through its Endpoints
 # (--enable-aggregator-routing).
@@ -59,6 +60,7 @@ API="https://${HUB_IP}:6443"
 declare -A COMPONENT_IP=(
   [ssm-controller]=10.200.0.10
   [ssm-webhook]=10.200.0.11
+  [ssm-pool]=10.200.0.12
 )
 
 # Knative Serving's components (SSM_KNATIVE=1 only). Kept apart from
@@ -148,7 +150,7 @@ remove_network() {
     if ip netns list | grep -qw "${ns}"; then
       ip netns delete "${ns}"
     fi
-    # Hosts files made by write_knative_hosts.
+    # Hosts files made by write_knative_hosts and write_ssm_hosts.
     if [[ -f "/etc/netns/${ns}/hosts" ]]; then
       rm -f "/etc/netns/${ns}/hosts"
       rmdir "/etc/netns/${ns}" 2>/dev/null || true
@@ -290,7 +292,7 @@ install_crds_and_config() {
 build_ssm() {
   log "building SSM's binaries"
   mkdir -p "${STATE}/bin"
-  go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/controller ./cmd/webhook
+  go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/controller ./cmd/webhook ./cmd/pool
 }
 
 start_ssm() {
@@ -300,6 +302,7 @@ start_ssm() {
   kc="$(sa_kubeconfig knative-serving ssm-webhook)"
   start ssm-webhook ssm-webhook "${env[@]}" WEBHOOK_PORT=8443 "${STATE}/bin/webhook" --kubeconfig "${kc}" --disable-ha
   kc="$(sa_kubeconfig knative-serving ssm-controller)"
+  write_ssm_hosts
   start ssm-controller ssm-controller "${env[@]}" "${STATE}/bin/controller" --kubeconfig "${kc}" --disable-ha
   # The webhook's certificates controller writes its Secret, then serves.
   wait_for ssm-webhook 60 in_hub curl -sk -o /dev/null "https://${COMPONENT_IP[ssm-webhook]}:8443/"
@@ -307,6 +310,25 @@ start_ssm() {
   # The configurations are usable once the webhook has filled in their CA.
   wait_for ssm-webhook 60 has_ca_bundle validatingwebhookconfiguration validation.webhook.ssm.dev
   wait_for ssm-webhook 60 has_ca_bundle mutatingwebhookconfiguration defaulting.webhook.ssm.dev
+
+  # ssm-pool serves with the certificate the controller issues from SSM's CA
+  # (Secret ssm-pool-tls); it reads it from the API server, as in a pod.
+  wait_for ssm-controller 60 kubectl_admin get secret ssm-pool-tls -n knative-serving
+  kc="$(sa_kubeconfig knative-serving ssm-pool)"
+  start ssm-pool ssm-pool "${STATE}/bin/pool" --kubeconfig "${kc}" --namespace knative-serving \
+    --listen ":18000" --metrics-listen ":9090"
+  wait_for ssm-pool 60 in_hub curl -sf "http://${COMPONENT_IP[ssm-pool]}:9090/readyz"
+}
+
+# write_ssm_hosts: the controller reads pool counts from ssm-pool by its
+# Service name; there is no cluster DNS (see write_knative_hosts).
+write_ssm_hosts() {
+  mkdir -p /etc/netns/ssm-controller
+  {
+    echo "127.0.0.1 localhost"
+    echo "${COMPONENT_IP[ssm-controller]} ssm-controller"
+    echo "${COMPONENT_IP[ssm-pool]} ssm-pool.knative-serving.svc.cluster.local ssm-pool.knative-serving.svc ssm-pool.knative-serving"
+  } > /etc/netns/ssm-controller/hosts
 }
 
 # --- Knative Serving (SSM_KNATIVE=1) ------------------------------------------------

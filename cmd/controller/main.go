@@ -15,21 +15,65 @@ limitations under the License.
 */
 
 // Command controller runs SSM's reconcilers: KIngress → Istio for ingress
-// class ssm.ingress.networking.knative.dev, and ServerlessPolicy status.
+// class ssm.ingress.networking.knative.dev, ServerlessPolicy status,
+// ProxyPools (Envoy Deployments sized from invocation history) and the
+// certificates of SSM's own CA.
 package main
 
 import (
+	"context"
+
+	"google.golang.org/grpc/credentials"
+	endpointsinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/endpoints"
+	secretfilteredinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/secret/filtered"
+	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
 	"knative.dev/pkg/injection/sharedmain"
 	"knative.dev/pkg/signals"
+	"knative.dev/pkg/system"
 
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/pool/stats"
+	"github.com/serverless-mesh/ssm/pkg/reconciler/certificates"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress"
+	"github.com/serverless-mesh/ssm/pkg/reconciler/proxypool"
+	"github.com/serverless-mesh/ssm/pkg/reconciler/proxypool/resources"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/serverlesspolicy"
 )
 
 func main() {
-	ctx := ingress.WithSecretSelector(signals.NewContext())
+	// Secrets, ConfigMaps, Deployments, Services and PodDisruptionBudgets
+	// are watched through informers filtered on SSM's own labels, never
+	// every one in the cluster. WithSelectors replaces earlier selectors, so
+	// all of them are registered here at once.
+	ctx := filteredfactory.WithSelectors(signals.NewContext(),
+		ingress.SecretLabelSelector,
+		certificates.SecretLabelSelector,
+		proxypool.ObjectLabelSelector,
+	)
 	sharedmain.MainWithContext(ctx, "ssm-controller",
 		ingress.NewController,
 		serverlesspolicy.NewController,
+		certificates.NewController,
+		newProxyPoolController,
 	)
+}
+
+// newProxyPoolController reads pool counts from every ssm-pool replica with
+// the controller's own certificate (Secret ssm-controller-tls).
+func newProxyPoolController(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
+	namespace := system.Namespace()
+	cfg := resources.DefaultConfig()
+	cfg.SystemNamespace = namespace
+	cfg.TrustDomain = certificates.TrustDomain()
+	cfg.PoolServerHost = ssm.PoolServerName + "." + namespace + ".svc.cluster.local"
+
+	secrets := secretfilteredinformer.Get(ctx, certificates.SecretLabelSelector).Lister()
+	tlsConfig := identity.ClientConfig(
+		identity.NewSecretSource(secrets, namespace, certificates.ControllerSecret),
+		ssm.PoolServerName+"."+namespace+".svc")
+	reader := stats.NewReader(endpointsinformer.Get(ctx).Lister(), namespace, credentials.NewTLS(tlsConfig))
+	return proxypool.NewController(cfg, nil, reader)(ctx, cmw)
 }

@@ -1,0 +1,221 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command pool runs ssm-pool: the xDS server that feeds SSM's pooled Envoys
+// and the lease API the activator calls when a revision scales from zero.
+// Both are served on one gRPC port with mTLS; peers are authorised by the
+// SPIFFE identity in their certificate, which SSM's controller issues.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"knative.dev/pkg/system"
+)
+
+type flags struct {
+	kubeconfig    string
+	namespace     string
+	listen        string
+	metricsListen string
+	trustDomain   string
+	tlsSecret     string
+	leaseClients  string
+	statsClients  string
+	podName       string
+}
+
+func parseFlags() flags {
+	var f flags
+	flag.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty: in-cluster configuration")
+	flag.StringVar(&f.namespace, "namespace", envOr("SYSTEM_NAMESPACE", "knative-serving"), "SSM's system namespace: config-ssm, the serving certificate, shared pools")
+	flag.StringVar(&f.listen, "listen", fmt.Sprintf(":%d", poolServerPort), "gRPC address: ADS for pooled Envoys and the lease API, mTLS")
+	flag.StringVar(&f.metricsListen, "metrics-listen", fmt.Sprintf(":%d", poolMetricsPort), "HTTP address of /metrics, /healthz and /readyz")
+	flag.StringVar(&f.trustDomain, "trust-domain", "cluster.local", "SPIFFE trust domain of every peer identity")
+	flag.StringVar(&f.tlsSecret, "tls-secret", "ssm-pool-tls", "Secret in --namespace with the serving certificate (tls.crt, tls.key, ca.crt)")
+	flag.StringVar(&f.leaseClients, "lease-clients", "knative-serving/activator",
+		"comma-separated namespace/serviceaccount identities allowed to call Lease and Renew")
+	flag.StringVar(&f.statsClients, "stats-clients", "knative-serving/ssm-controller",
+		"comma-separated namespace/serviceaccount identities allowed to call Stats")
+	flag.StringVar(&f.podName, "pod-name", envOr("POD_NAME", "ssm-pool"), "this replica's name, in logs and Events")
+	flag.Parse()
+	return f
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// serviceAccounts parses "ns/sa,ns/sa".
+func serviceAccounts(list string) ([][2]string, error) {
+	var out [][2]string
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		ns, sa, ok := strings.Cut(item, "/")
+		if !ok || ns == "" || sa == "" || strings.Contains(sa, "/") {
+			return nil, fmt.Errorf("%q is not namespace/serviceaccount", item)
+		}
+		out = append(out, [2]string{ns, sa})
+	}
+	return out, nil
+}
+
+func kubeConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		return rest.InClusterConfig()
+	}
+	return clientcmd.BuildConfigFromFlags("", path)
+}
+
+func main() {
+	f := parseFlags()
+	zl, err := zap.NewProduction()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ssm-pool: logger:", err)
+		os.Exit(1)
+	}
+	logger := zl.Sugar().Named("ssm-pool").With("pod", f.podName)
+	if err := run(f, logger); err != nil {
+		logger.Fatalw("ssm-pool stopped", zap.Error(err))
+	}
+}
+
+func run(f flags, logger *zap.SugaredLogger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	// config-ssm's parser reads the system namespace the way every Knative
+	// binary does, from the environment; --namespace is the one truth here.
+	if err := os.Setenv(system.NamespaceEnvKey, f.namespace); err != nil {
+		return fmt.Errorf("setting %s: %w", system.NamespaceEnvKey, err)
+	}
+	leaseClients, err := serviceAccounts(f.leaseClients)
+	if err != nil {
+		return fmt.Errorf("--lease-clients: %w", err)
+	}
+	statsClients, err := serviceAccounts(f.statsClients)
+	if err != nil {
+		return fmt.Errorf("--stats-clients: %w", err)
+	}
+	cfg, err := kubeConfig(f.kubeconfig)
+	if err != nil {
+		return fmt.Errorf("kubernetes client configuration: %w", err)
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	w, err := newWatches(cfg, kube, f, logger)
+	if err != nil {
+		return err
+	}
+	srv := newPoolServer(ctx, w, f, reg, kube, logger)
+	changed := srv.RevisionChanged
+	w.notify.Store(&changed)
+	w.run(ctx)
+
+	creds, authz, err := serverSecurity(w, f, leaseClients, statsClients)
+	if err != nil {
+		return err
+	}
+	g := grpc.NewServer(
+		grpc.Creds(creds),
+		grpc.ChainUnaryInterceptor(authz.Unary),
+		grpc.ChainStreamInterceptor(authz.Stream),
+		// Pooled Envoys hold one ADS stream for their whole life; keepalives
+		// find a dead peer (and so re-place its leases) within ~40 s.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	)
+	srv.Register(g)
+
+	lis, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", f.listen, err)
+	}
+	metrics := &http.Server{Addr: f.metricsListen, Handler: httpHandler(reg, w), ReadHeaderTimeout: 5 * time.Second}
+
+	errs := make(chan error, 3)
+	go func() { errs <- srv.Run(ctx) }()
+	go func() { errs <- g.Serve(lis) }()
+	go func() {
+		if err := metrics.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("metrics server: %w", err)
+		}
+	}()
+	logger.Infow("serving", "grpc", f.listen, "metrics", f.metricsListen)
+
+	select {
+	case <-ctx.Done():
+	case err = <-errs:
+	}
+	// Stop accepting, let in-flight Lease calls answer, then close the
+	// proxies' streams: they reconnect to another replica.
+	done := make(chan struct{})
+	go func() { g.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		g.Stop()
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = metrics.Shutdown(shutdownCtx)
+	return err
+}
+
+func httpHandler(reg *prometheus.Registry, w *watches) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { rw.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
+		if err := w.ready(); err != nil {
+			http.Error(rw, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		rw.WriteHeader(http.StatusOK)
+	})
+	return mux
+}

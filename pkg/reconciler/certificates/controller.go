@@ -1,0 +1,97 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package certificates
+
+import (
+	"context"
+	"os"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+	kubeclient "knative.dev/pkg/client/injection/kube/client"
+	secretfilteredinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/secret/filtered"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
+	"knative.dev/pkg/logging"
+	"knative.dev/pkg/system"
+
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+)
+
+// SecretLabelSelector selects the Secrets SSM itself makes. cmd/controller
+// registers it with the filtered informer factory.
+const SecretLabelSelector = ssm.ManagedByLabelKey + "=" + ssm.ManagedByLabelValue
+
+// TrustDomainEnv names the environment variable with the SPIFFE trust domain
+// of every identity SSM issues; DefaultTrustDomain when unset.
+const TrustDomainEnv = "SSM_TRUST_DOMAIN"
+
+// DefaultTrustDomain is Kubernetes' and Istio's default.
+const DefaultTrustDomain = "cluster.local"
+
+// TrustDomain is the configured trust domain.
+func TrustDomain() string {
+	if td := os.Getenv(TrustDomainEnv); td != "" {
+		return td
+	}
+	return DefaultTrustDomain
+}
+
+// NewController wires the certificates reconciler. Its work queue holds one
+// key: every change to an SSM Secret in the system namespace, and a timer,
+// lead to one look at all of them.
+func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
+	secretInformer := secretfilteredinformer.Get(ctx, SecretLabelSelector)
+	namespace := system.Namespace()
+	r := &Reconciler{
+		kube:        kubeclient.Get(ctx),
+		secrets:     secretInformer.Lister(),
+		namespace:   namespace,
+		trustDomain: TrustDomain(),
+		clock:       clock.RealClock{},
+	}
+	impl := controller.NewContext(ctx, r, controller.ControllerOptions{
+		WorkQueueName: "Certificates",
+		Logger:        logging.FromContext(ctx),
+	})
+	caKey := types.NamespacedName{Namespace: namespace, Name: identity.CASecretName}
+	enqueue := func(any) { impl.EnqueueKey(caKey) }
+	secretInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: func(obj any) bool {
+			s, ok := obj.(*corev1.Secret)
+			return ok && s.Namespace == namespace && r.manages(s.Name)
+		},
+		Handler: controller.HandleAll(enqueue),
+	})
+	impl.EnqueueKey(caKey)
+	return impl
+}
+
+func (r *Reconciler) manages(name string) bool {
+	if name == identity.CASecretName {
+		return true
+	}
+	for _, leaf := range r.Leaves() {
+		if leaf.Secret == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,22 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package proxypool reconciles ProxyPools into the warm Envoy proxies
+// ssm-pool leases to revisions that scale from zero: a bootstrap ConfigMap, a
+// Deployment sized by the sizing model, a Service and a PodDisruptionBudget.
+// Builders live in resources/; this package decides the size, writes the
+// objects and reports the pool's counts from ssm-pool on its status.
+package proxypool

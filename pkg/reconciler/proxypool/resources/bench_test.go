@@ -1,0 +1,33 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package resources
+
+import "testing"
+
+// BenchmarkMakeBootstrapConfigMap measures what every reconcile of a pool
+// pays to render its bootstrap (protojson, then YAML).
+func BenchmarkMakeBootstrapConfigMap(b *testing.B) {
+	pool, cfg := testPool(), DefaultConfig()
+	b.ReportAllocs()
+	for b.Loop() {
+		cm, err := MakeBootstrapConfigMap(pool, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = ConfigMapHash(cm)
+	}
+}
