@@ -22,6 +22,9 @@ package main
 
 import (
 	"context"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
 
 	"google.golang.org/grpc/credentials"
 	endpointsinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/endpoints"
@@ -29,6 +32,7 @@ import (
 	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
+	"knative.dev/pkg/injection"
 	"knative.dev/pkg/injection/sharedmain"
 	"knative.dev/pkg/signals"
 	"knative.dev/pkg/system"
@@ -38,6 +42,7 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/pool/stats"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/certificates"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress"
+	"github.com/serverless-mesh/ssm/pkg/reconciler/lifecycle"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/proxypool"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/proxypool/resources"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/serverlesspolicy"
@@ -53,17 +58,38 @@ func main() {
 		certificates.SecretLabelSelector,
 		proxypool.ObjectLabelSelector,
 	)
+	// The autoscaler hook's history feeds two consumers: observed execution
+	// times classify "auto" revisions for the KIngress reconciler, and cold
+	// starts size History pools.
+	history := lifecycle.NewHistory(lifecycle.Options{})
 	sharedmain.MainWithContext(ctx, "ssm-controller",
-		ingress.NewController,
+		ingress.NewControllerWithObservations(history),
 		serverlesspolicy.NewController,
 		certificates.NewController,
-		newProxyPoolController,
+		lifecycle.NewController(history),
+		proxyPoolController(history),
 	)
 }
 
-// newProxyPoolController reads pool counts from every ssm-pool replica with
+// poolSizer adapts the history's recommendation to the ProxyPool
+// reconciler. History is kept per pool name: the revisions' ssm.dev/proxy-pool
+// values name pools, not namespaces.
+type poolSizer struct{ history *lifecycle.History }
+
+func (s poolSizer) Recommend(pool types.NamespacedName, minSize, maxSize, headroomPercent int32, now time.Time) (int32, string) {
+	r := s.history.Recommend(pool.Name, now, minSize, maxSize, headroomPercent)
+	return r.Replicas, r.Reason
+}
+
+// proxyPoolController reads pool counts from every ssm-pool replica with
 // the controller's own certificate (Secret ssm-controller-tls).
-func newProxyPoolController(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
+func proxyPoolController(history *lifecycle.History) injection.ControllerConstructor {
+	return func(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
+		return newProxyPoolController(ctx, cmw, poolSizer{history: history})
+	}
+}
+
+func newProxyPoolController(ctx context.Context, cmw configmap.Watcher, sizer proxypool.Sizer) *controller.Impl {
 	namespace := system.Namespace()
 	cfg := resources.DefaultConfig()
 	cfg.SystemNamespace = namespace
@@ -75,5 +101,5 @@ func newProxyPoolController(ctx context.Context, cmw configmap.Watcher) *control
 		identity.NewSecretSource(secrets, namespace, certificates.ControllerSecret),
 		ssm.PoolServerName+"."+namespace+".svc")
 	reader := stats.NewReader(endpointsinformer.Get(ctx).Lister(), namespace, credentials.NewTLS(tlsConfig))
-	return proxypool.NewController(cfg, nil, reader)(ctx, cmw)
+	return proxypool.NewController(cfg, sizer, reader)(ctx, cmw)
 }

@@ -37,6 +37,7 @@ import (
 	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
+	"knative.dev/pkg/injection"
 	"knative.dev/pkg/logging"
 	pkgreconciler "knative.dev/pkg/reconciler"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
@@ -63,8 +64,28 @@ import (
 const SecretLabelSelector = networking.CertificateUIDLabelKey
 
 // NewController wires the KIngress reconciler for ingress class
-// ssm.ingress.networking.knative.dev.
+// ssm.ingress.networking.knative.dev, with no observed execution times.
 func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
+	return NewControllerWithObservations(policy.NoObservations{})(ctx, cmw)
+}
+
+// ObservedLifecycles supplies observed execution times (the autoscaler
+// hook's history) and says when a revision's observed class changes.
+type ObservedLifecycles interface {
+	policy.Observer
+	SetClassChangeCallback(func(namespace, revision string))
+}
+
+// NewControllerWithObservations wires the reconciler so that "auto"
+// revisions are classified from obs, and every KIngress routing to a
+// revision is reconciled again when its observed class changes.
+func NewControllerWithObservations(obs policy.Observer) injection.ControllerConstructor {
+	return func(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
+		return newController(ctx, cmw, obs)
+	}
+}
+
+func newController(ctx context.Context, cmw configmap.Watcher, obs policy.Observer) *controller.Impl {
 	logger := logging.FromContext(ctx)
 
 	ingressInformer := ingressinformer.Get(ctx)
@@ -90,7 +111,7 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		revisionLister:        revisionInformer.Lister(),
 		knServiceLister:       knServiceInformer.Lister(),
 		policyLister:          policyInformer.Lister(),
-		observer:              policy.NoObservations{},
+		observer:              obs,
 	}
 
 	isOurs := pkgreconciler.AnnotationFilterFunc(networking.IngressClassAnnotationKey, ssm.IngressClassName, false)
@@ -157,6 +178,17 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 		},
 	}
 	r.statusManager = readinessManager
+
+	if lifecycles, ok := obs.(ObservedLifecycles); ok {
+		// KIngresses track the Revisions they route to; a class change is
+		// reported to the tracker as a change of that Revision.
+		revisionChanged := controller.EnsureTypeMeta(r.tracker.OnChanged, servingv1.SchemeGroupVersion.WithKind("Revision"))
+		lifecycles.SetClassChangeCallback(func(namespace, name string) {
+			if rev, err := revisionInformer.Lister().Revisions(namespace).Get(name); err == nil {
+				revisionChanged(rev)
+			}
+		})
+	}
 
 	podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: prober.CancelPodProbing})
 	ingressInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
