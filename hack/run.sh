@@ -32,8 +32,9 @@ export SSM_KNATIVE=1
 ./hack/cluster.sh up
 k() { ./hack/cluster.sh kubectl "$@"; }
 
-echo "=== applying hack/local/sample.yaml"
+echo "=== applying hack/local/sample.yaml and the default ProxyPool (config/510-proxypool-default.yaml)"
 k apply -f hack/local/sample.yaml
+k apply -f config/510-proxypool-default.yaml
 
 echo "=== waiting for the Route to be Ready (its KIngress confirmed through istiod)"
 k wait --for condition=Ready --timeout 90s routes.serving.knative.dev/hello -n demo
@@ -49,6 +50,13 @@ echo "=== istiod's route for hello.demo.example.com, as the ingress gateway rece
 STATE="$(./hack/cluster.sh dir)"
 go build -o "${STATE}/bin/gatewayroutes" ./hack/gatewayroutes
 ./hack/cluster.sh exec "${STATE}/bin/gatewayroutes" -xds 10.200.0.1:15010 hello.demo.example.com
+
+echo "=== ProxyPool knative-serving/default: its Envoy Deployment and counts"
+k wait --for condition=DeploymentReady --timeout 60s proxypools.ssm.dev/default -n knative-serving
+k get deployment ssm-proxy-default -n knative-serving
+k get proxypools.ssm.dev default -n knative-serving -o jsonpath='{.status}' | jq '{replicas, readyProxies, warmProxies, leasedProxies, lastScaleReason, conditions: [.conditions[] | {type, status, reason}]}'
+echo "(The pool's pods are KWOK's here: no Envoy runs, so none connects to ssm-pool and"
+echo " warmProxies stays 0. test/integration/pool_test.go plays pooled Envoys over real ADS.)"
 
 echo
 echo "The cluster is still up: hack/cluster.sh kubectl ...; take it down with hack/cluster.sh down."

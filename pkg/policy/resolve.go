@@ -186,8 +186,10 @@ func resolveTimeout(annotation, policy *time.Duration, revision time.Duration, o
 }
 
 // deriveTimeout is max(MinTimeout, TimeoutMultiplier × p99), rounded up to a
-// whole millisecond (Envoy's timeout resolution) so that nanosecond noise in
-// p99 does not show up in generated config.
+// whole second (to 100ms below one second). The observed p99 moves a little
+// with every scrape; a timeout that followed it exactly would rewrite the
+// VirtualService and re-push every gateway on each reconcile, for a change
+// no request could tell apart.
 func deriveTimeout(p99 time.Duration, class Lifecycle, d Defaults) time.Duration {
 	scaled := float64(p99) * d.TimeoutMultiplier
 	// Far beyond any revision timeout, and far enough from MaxInt64 that
@@ -195,8 +197,12 @@ func deriveTimeout(p99 time.Duration, class Lifecycle, d Defaults) time.Duration
 	t := time.Duration(math.MaxInt64 / 2)
 	if scaled < float64(t) {
 		t = time.Duration(scaled)
-		if r := t % time.Millisecond; r != 0 {
-			t += time.Millisecond - r
+		step := time.Second
+		if t < time.Second {
+			step = 100 * time.Millisecond
+		}
+		if r := t % step; r != 0 {
+			t += step - r
 		}
 	}
 	t = max(t, d.MinTimeout)

@@ -392,7 +392,7 @@ func TestResolve(t *testing.T) {
 		},
 		want: shortPolicy(),
 	}, {
-		name: "declared short-lived still derives its timeout, rounded up to a millisecond",
+		name: "declared short-lived still derives its timeout, rounded up to a whole second",
 		in: Input{
 			Annotations:     Overrides{Lifecycle: ptr(LifecycleShortLived)},
 			Defaults:        testDefaults(),
@@ -401,7 +401,21 @@ func TestResolve(t *testing.T) {
 		},
 		want: shortPolicy(func(p *Policy) {
 			p.Declared = LifecycleShortLived
-			p.Timeout = 4939 * time.Millisecond
+			p.Timeout = 5 * time.Second // 4 × 1.2345678s = 4.938s
+			p.Sources["Lifecycle"] = "annotation"
+			p.Sources["Timeout"] = "observed"
+		}),
+	}, {
+		name: "below a second the derived timeout is rounded up to 100ms",
+		in: Input{
+			Annotations:     Overrides{Lifecycle: ptr(LifecycleShortLived)},
+			Defaults:        func() Defaults { d := testDefaults(); d.MinTimeout = 100 * time.Millisecond; return d }(),
+			RevisionTimeout: 5 * time.Minute,
+			Observation:     &Observation{P99: 51 * time.Millisecond, Samples: 20},
+		},
+		want: shortPolicy(func(p *Policy) {
+			p.Declared = LifecycleShortLived
+			p.Timeout = 300 * time.Millisecond // 4 × 51ms = 204ms
 			p.Sources["Lifecycle"] = "annotation"
 			p.Sources["Timeout"] = "observed"
 		}),

@@ -18,6 +18,7 @@ package v1alpha1
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +54,10 @@ func TestProxyPoolValidate(t *testing.T) {
 		name:   "no name",
 		mutate: func(p *ProxyPool) { p.Name = "" },
 		want:   "name or generateName is required: metadata.name",
+	}, {
+		name:   "a name too long to label the pool's pods",
+		mutate: func(p *ProxyPool) { p.Name = strings.Repeat("p", 64) },
+		want:   "not a DNS 1035 label: [must be no more than 63 characters]: metadata.name",
 	}, {
 		name:   "negative minSize",
 		mutate: func(p *ProxyPool) { p.Spec.MinSize = ptr.To[int32](-1) },
