@@ -191,8 +191,10 @@ func run(f flags, logger *zap.SugaredLogger) error {
 	case <-ctx.Done():
 	case err = <-errs:
 	}
-	// Stop accepting, let in-flight Lease calls answer, then close the
-	// proxies' streams: they reconnect to another replica.
+	// The same cancellation makes srv.Run close every proxy's stream (they
+	// reconnect to another replica); GracefulStop then stops accepting and
+	// waits for in-flight calls, which answer at once: a Lease whose proxy
+	// is gone says NOT_ACKED, and its caller takes the plain Knative path.
 	done := make(chan struct{})
 	go func() { g.GracefulStop(); close(done) }()
 	select {

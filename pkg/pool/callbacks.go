@@ -168,13 +168,17 @@ func (s *Server) registerLocked(st *stream, node *core.Node) error {
 	if err := s.authorize(st.peer, node.GetId(), pool); err != nil {
 		return err
 	}
+	address, err := st.peer.proxyAddress(node, s.opts.Snapshot.ProxyPort)
+	if err != nil {
+		return status.Errorf(codes.InvalidArgument, "proxy %s: %v", node.GetId(), err)
+	}
 	key := nodeKey(node)
 	if old := s.nodes[key]; old != nil {
 		// The same pod reconnected before its old stream ended: the newer
 		// stream wins and the old one is closed on its next request.
 		s.forgetLocked(old, "reconnected")
 	}
-	p := newProxy(node.GetId(), key, pool, st.peer.proxyAddress(s.opts.Snapshot.ProxyPort), s.opts.Clock.Now())
+	p := newProxy(node.GetId(), key, pool, address, s.opts.Clock.Now())
 	st.proxy = p
 	s.addLocked(p)
 	s.setSnapshotLocked(p, s.base)

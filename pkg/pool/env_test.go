@@ -19,6 +19,7 @@ package pool
 import (
 	"context"
 	"fmt"
+	"google.golang.org/protobuf/types/known/structpb"
 	"net"
 	"sync"
 	"testing"
@@ -201,6 +202,9 @@ type proxySpec struct {
 	noSPIFFE bool   // a client certificate without URI SAN
 	types    []string
 	decide   func(typeURL string, resp *discovery.DiscoveryResponse) error
+	// podIP, when set, is stated in the node metadata as the proxy's
+	// address (ssm.PoolProxyPodIPMetadataKey).
+	podIP string
 }
 
 func proxyID(ns string) string { return "spiffe://cluster.local/ns/" + ns + "/sa/ssm-proxy" }
@@ -217,9 +221,15 @@ func (e *env) connect(spec proxySpec) *adsclient.Client {
 	if spec.types == nil {
 		spec.types = allTypes()
 	}
+	node := &core.Node{Id: spec.name, Cluster: spec.cluster}
+	if spec.podIP != "" {
+		node.Metadata = &structpb.Struct{Fields: map[string]*structpb.Value{
+			"ssm.dev/pod-ip": structpb.NewStringValue(spec.podIP),
+		}}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := adsclient.Dial(ctx, e.dial(spec.spiffeID), adsclient.Config{
-		Node:     &core.Node{Id: spec.name, Cluster: spec.cluster},
+		Node:     node,
 		TypeURLs: spec.types,
 		Decide:   spec.decide,
 	})

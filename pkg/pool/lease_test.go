@@ -105,6 +105,20 @@ func TestLeaseOutcomes(t *testing.T) {
 			Message: "pool team/pool: all 1 connected proxies are leased or unhealthy",
 		},
 	}, {
+		name: "granted at the pod IP the proxy states, not the connection's source",
+		setup: func(e *env) string {
+			e.source.set(pooledRevision("fn"))
+			e.connect(proxySpec{name: "envoy-0", podIP: "10.244.0.7"})
+			e.waitStats(testPool, &leaseapi.StatsResponse{Connected: 1, Warm: 1})
+			return "fn"
+		},
+		want: &leaseapi.LeaseResponse{
+			Outcome: leaseapi.LeaseResponse_GRANTED,
+			Address: "10.244.0.7:8081",
+			Proxy:   "envoy-0",
+			Pool:    "team/pool",
+		},
+	}, {
 		name: "granted",
 		setup: func(e *env) string {
 			e.source.set(pooledRevision("fn"))

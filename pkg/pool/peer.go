@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
@@ -61,10 +62,24 @@ func peerFromContext(ctx context.Context) peerInfo {
 	return info
 }
 
-// proxyAddress is where the proxy serves leased revisions: its pod IP (the
-// address its ADS stream comes from) and the revision listener's port.
-func (pi peerInfo) proxyAddress(port uint32) string {
-	return net.JoinHostPort(pi.ip, strconv.FormatUint(uint64(port), 10))
+// proxyAddress is where the proxy serves leased revisions: the pod IP it
+// states in its node metadata (ssm.PoolProxyPodIPMetadataKey, from the
+// downward API), else the address its ADS stream comes from, and the
+// revision listener's port. A stated value that is not one IP address is
+// refused rather than ignored: traffic would go to the wrong place.
+func (pi peerInfo) proxyAddress(node *corev3.Node, port uint32) (string, error) {
+	ip := pi.ip
+	if v, ok := node.GetMetadata().GetFields()[ssm.PoolProxyPodIPMetadataKey]; ok {
+		stated := v.GetStringValue()
+		if net.ParseIP(stated) == nil {
+			return "", fmt.Errorf("node metadata %s is %q, not an IP address", ssm.PoolProxyPodIPMetadataKey, stated)
+		}
+		ip = stated
+	}
+	if ip == "" {
+		return "", fmt.Errorf("no address: node metadata has no %s and the connection has no peer address", ssm.PoolProxyPodIPMetadataKey)
+	}
+	return net.JoinHostPort(ip, strconv.FormatUint(uint64(port), 10)), nil
 }
 
 // authorize admits a TLS peer as a proxy of pool only when its SPIFFE ID is

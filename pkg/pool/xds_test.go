@@ -18,6 +18,7 @@ package pool
 
 import (
 	"context"
+	"google.golang.org/protobuf/types/known/structpb"
 	"strings"
 	"testing"
 
@@ -135,6 +136,7 @@ func TestStreamAuthorization(t *testing.T) {
 		cluster  string
 		node     string
 		noSPIFFE bool
+		podIP    string
 		wantCode codes.Code
 		// wantMsg are substrings of the refusal.
 		wantMsg []string
@@ -173,12 +175,18 @@ func TestStreamAuthorization(t *testing.T) {
 		node:     "",
 		wantCode: codes.InvalidArgument,
 		wantMsg:  []string{"node id is empty"},
+	}, {
+		name:     "stated pod IP is not an IP",
+		node:     "envoy-0",
+		podIP:    "10.244.0.7:8081",
+		wantCode: codes.InvalidArgument,
+		wantMsg:  []string{`node metadata ssm.dev/pod-ip is "10.244.0.7:8081", not an IP address`},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			err := e.refusal(proxySpec{name: tc.node, cluster: tc.cluster, spiffeID: tc.spiffeID, noSPIFFE: tc.noSPIFFE})
+			err := e.refusal(proxySpec{name: tc.node, cluster: tc.cluster, spiffeID: tc.spiffeID, noSPIFFE: tc.noSPIFFE, podIP: tc.podIP})
 			if got := status.Code(err); got != tc.wantCode {
 				t.Errorf("stream ended with %v, want code %v", err, tc.wantCode)
 			}
@@ -210,10 +218,13 @@ func (e *env) refusal(spec proxySpec) error {
 	if err != nil {
 		e.t.Fatalf("opening stream: %v", err)
 	}
-	if err := stream.Send(&discovery.DiscoveryRequest{
-		Node:    &core.Node{Id: spec.name, Cluster: spec.cluster},
-		TypeUrl: ldsURL,
-	}); err != nil {
+	node := &core.Node{Id: spec.name, Cluster: spec.cluster}
+	if spec.podIP != "" {
+		node.Metadata = &structpb.Struct{Fields: map[string]*structpb.Value{
+			"ssm.dev/pod-ip": structpb.NewStringValue(spec.podIP),
+		}}
+	}
+	if err := stream.Send(&discovery.DiscoveryRequest{Node: node, TypeUrl: ldsURL}); err != nil {
 		e.t.Fatalf("sending: %v", err)
 	}
 	resp, err := stream.Recv()

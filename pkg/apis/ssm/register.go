@@ -80,6 +80,13 @@ const (
 	// pool's namespace; their SPIFFE identity is derived from it.
 	PoolProxyServiceAccount = "ssm-proxy"
 
+	// PoolProxyPodIPMetadataKey is the Envoy node metadata field where a
+	// pooled proxy states its pod IP (from the downward API), which is where
+	// leased traffic is sent. The ADS connection's source address is only a
+	// fallback: SNAT or a node-local proxy between the pod and ssm-pool
+	// would make it someone else's.
+	PoolProxyPodIPMetadataKey = GroupName + "/pod-ip"
+
 	// PoolLabelKey labels a pool's pods (and their Deployment, Service and
 	// PodDisruptionBudget) with the ProxyPool's name.
 	PoolLabelKey = GroupName + "/proxy-pool"

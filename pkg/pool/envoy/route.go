@@ -18,10 +18,13 @@ package envoy
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	matcher "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -48,6 +51,38 @@ func ClusterRoute(name, prefix, cluster string, timeout time.Duration, retry *ro
 			ClusterSpecifier: &route.RouteAction_Cluster{Cluster: cluster},
 			Timeout:          durationpb.New(timeout),
 			RetryPolicy:      retry,
+		}},
+	}
+}
+
+// WithExactHeaders makes r match only requests carrying every header with
+// exactly the given value (names in lower case, sorted for determinism).
+func WithExactHeaders(r *route.Route, headers map[string]string) *route.Route {
+	names := make([]string, 0, len(headers))
+	for n := range headers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		r.Match.Headers = append(r.Match.Headers, &route.HeaderMatcher{
+			Name: n,
+			HeaderMatchSpecifier: &route.HeaderMatcher_StringMatch{StringMatch: &matcher.StringMatcher{
+				MatchPattern: &matcher.StringMatcher_Exact{Exact: headers[n]},
+			}},
+		})
+	}
+	return r
+}
+
+// PrefixDirectResponseRoute answers every request under prefix with status
+// and body, without any upstream.
+func PrefixDirectResponseRoute(name, prefix string, status uint32, body string) *route.Route {
+	return &route.Route{
+		Name:  name,
+		Match: &route.RouteMatch{PathSpecifier: &route.RouteMatch_Prefix{Prefix: prefix}},
+		Action: &route.Route_DirectResponse{DirectResponse: &route.DirectResponseAction{
+			Status: status,
+			Body:   &core.DataSource{Specifier: &core.DataSource_InlineString{InlineString: body}},
 		}},
 	}
 }

@@ -83,8 +83,22 @@ func ForRevision(o Options, c revision.Config) (Resources, error) {
 	return r, nil
 }
 
-// routeConfiguration sends everything to the revision's cluster. The
-// timeout is written even when 0 (no timeout): Envoy's default is 15 s.
+// Knative puts these headers on every request for a revision (the
+// KIngress's split headers, kept by the activator when it forwards).
+const (
+	revisionNamespaceHeader = "knative-serving-namespace"
+	revisionNameHeader      = "knative-serving-revision"
+)
+
+// misdirectedBody answers a request that names another revision.
+const misdirectedBody = "this pooled proxy does not serve the requested revision\n"
+
+// routeConfiguration sends the revision's requests to its cluster, and
+// answers any other request 421 Misdirected Request. A proxy serves one
+// revision at a time and is re-leased to another when idle; a caller still
+// holding the old lease must get an error, never the other revision's
+// (maybe another namespace's) response. The timeout is written even when 0
+// (no timeout): Envoy's default is 15 s.
 func routeConfiguration(name string, v validConfig) (*route.RouteConfiguration, error) {
 	var retry *route.RetryPolicy
 	if v.retries > 0 {
@@ -93,7 +107,12 @@ func routeConfiguration(name string, v validConfig) (*route.RouteConfiguration, 
 			return nil, fmt.Errorf("Policy.RetryOn: %w", err)
 		}
 	}
+	served := envoy.WithExactHeaders(envoy.ClusterRoute(name, "/", name, v.timeout, retry), map[string]string{
+		revisionNamespaceHeader: v.key.Namespace,
+		revisionNameHeader:      v.key.Name,
+	})
 	return envoy.RouteConfiguration(name,
 		envoy.VirtualHost(name, []string{"*"},
-			envoy.ClusterRoute(name, "/", name, v.timeout, retry))), nil
+			served,
+			envoy.PrefixDirectResponseRoute("misdirected", "/", 421, misdirectedBody))), nil
 }

@@ -331,6 +331,8 @@ func TestIsolation(t *testing.T) {
 	}{{
 		config: shortLived(),
 		want: []string{
+			"fn-ns",
+			"hello-00001",
 			"hello-00001.fn-ns",
 			"spiffe://cluster.local/ns/fn-ns/sa/hello-sa",
 			"ssm/fn-ns/hello-00001",
@@ -338,6 +340,8 @@ func TestIsolation(t *testing.T) {
 	}, {
 		config: noTimeout(),
 		want: []string{
+			"other-ns",
+			"slow-00003",
 			"slow-00003.other-ns",
 			"spiffe://cluster.local/ns/other-ns/sa/default",
 			"ssm/other-ns/slow-00003",

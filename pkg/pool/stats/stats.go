@@ -47,13 +47,26 @@ type Reader struct {
 	creds     credentials.TransportCredentials
 
 	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
+	conns map[string]*replicaConn
+	now   func() time.Time
 }
+
+// replicaConn is a connection and when its replica was last listed.
+type replicaConn struct {
+	conn     *grpc.ClientConn
+	lastSeen time.Time
+}
+
+// forgetAfter is how long a replica must be missing from the Endpoints
+// before its connection is closed. Reconcile workers run concurrently and
+// may see the Endpoints a moment apart; closing at the first absence would
+// fail another worker's call in flight.
+const forgetAfter = time.Minute
 
 // NewReader reads the Endpoints of ssm-pool in namespace and dials each
 // replica with creds (mTLS with the controller's certificate).
 func NewReader(endpoints corev1listers.EndpointsLister, namespace string, creds credentials.TransportCredentials) *Reader {
-	return &Reader{endpoints: endpoints, namespace: namespace, creds: creds, conns: make(map[string]*grpc.ClientConn)}
+	return &Reader{endpoints: endpoints, namespace: namespace, creds: creds, conns: make(map[string]*replicaConn), now: time.Now}
 }
 
 // Stats returns warm and leased proxies of pool, summed over every replica.
@@ -118,27 +131,30 @@ func (r *Reader) conn(addr string) (*grpc.ClientConn, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c, ok := r.conns[addr]; ok {
-		return c, nil
+		return c.conn, nil
 	}
 	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(r.creds))
 	if err != nil {
 		return nil, fmt.Errorf("ssm-pool replica %s: %w", addr, err)
 	}
-	r.conns[addr] = c
+	r.conns[addr] = &replicaConn{conn: c, lastSeen: r.now()}
 	return c, nil
 }
 
-// forgetOthers closes the connections of replicas that are gone.
+// forgetOthers closes the connections of replicas missing from the
+// Endpoints for longer than forgetAfter.
 func (r *Reader) forgetOthers(addrs []string) {
-	keep := make(map[string]bool, len(addrs))
-	for _, a := range addrs {
-		keep[a] = true
-	}
+	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for _, a := range addrs {
+		if c, ok := r.conns[a]; ok {
+			c.lastSeen = now
+		}
+	}
 	for addr, c := range r.conns {
-		if !keep[addr] {
-			_ = c.Close()
+		if now.Sub(c.lastSeen) > forgetAfter {
+			_ = c.conn.Close()
 			delete(r.conns, addr)
 		}
 	}
@@ -150,7 +166,7 @@ func (r *Reader) Close() error {
 	defer r.mu.Unlock()
 	var errs []error
 	for addr, c := range r.conns {
-		errs = append(errs, c.Close())
+		errs = append(errs, c.conn.Close())
 		delete(r.conns, addr)
 	}
 	return errors.Join(errs...)

@@ -21,6 +21,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -137,5 +138,51 @@ func TestStatsErrors(t *testing.T) {
 				t.Fatalf("Stats() = %d, %d, %v; want an error containing %q", warm, leased, err, tc.want)
 			}
 		})
+	}
+}
+
+// A replica that leaves the Endpoints keeps its connection for a while (a
+// concurrent reconcile may still be using it), then it is closed.
+func TestGoneReplicasAreForgottenLater(t *testing.T) {
+	t.Parallel()
+	ip1, port1 := serve(t, &replica{warm: 1})
+	ip2, port2 := serve(t, &replica{warm: 2})
+	both := []corev1.EndpointSubset{
+		{Addresses: []corev1.EndpointAddress{{IP: ip1}}, Ports: []corev1.EndpointPort{{Port: port1}}},
+		{Addresses: []corev1.EndpointAddress{{IP: ip2}}, Ports: []corev1.EndpointPort{{Port: port2}}},
+	}
+	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	ep := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Namespace: "knative-serving", Name: "ssm-pool"}, Subsets: both}
+	if err := idx.Add(ep); err != nil {
+		t.Fatal(err)
+	}
+	r := NewReader(corev1listers.NewEndpointsLister(idx), "knative-serving", insecure.NewCredentials())
+	defer r.Close()
+	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	r.now = func() time.Time { return now }
+	if _, _, err := r.Stats(context.Background(), pool); err != nil {
+		t.Fatal(err)
+	}
+
+	one := ep.DeepCopy()
+	one.Subsets = both[:1]
+	if err := idx.Update(one); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		after     time.Duration
+		wantConns int
+	}{{30 * time.Second, 2}, {2 * time.Minute, 1}} {
+		now = now.Add(tc.after)
+		warm, _, err := r.Stats(context.Background(), pool)
+		if err != nil || warm != 1 {
+			t.Fatalf("Stats() after %v = warm %d, %v; want 1, nil", tc.after, warm, err)
+		}
+		r.mu.Lock()
+		got := len(r.conns)
+		r.mu.Unlock()
+		if got != tc.wantConns {
+			t.Errorf("%v after the replica left: %d connections, want %d", tc.after, got, tc.wantConns)
+		}
 	}
 }

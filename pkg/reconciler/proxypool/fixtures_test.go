@@ -200,11 +200,17 @@ func deployment(replicas int32, opts ...deploymentOption) *appsv1.Deployment {
 						Command: []string{
 							"envoy", "-c", "/etc/envoy/bootstrap.yaml",
 							"--service-node", "$(POD_NAME)", "--service-cluster", "fns/default",
+							"--config-yaml", `{"node":{"metadata":{"ssm.dev/pod-ip":"$(POD_IP)"}}}`,
 						},
 						Env: []corev1.EnvVar{{
 							Name: "POD_NAME",
 							ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
 								APIVersion: "v1", FieldPath: "metadata.name",
+							}},
+						}, {
+							Name: "POD_IP",
+							ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
+								APIVersion: "v1", FieldPath: "status.podIP",
 							}},
 						}},
 						Ports: []corev1.ContainerPort{

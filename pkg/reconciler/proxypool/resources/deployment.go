@@ -42,6 +42,10 @@ const (
 	// PodNameEnv carries the pod name from the downward API to Envoy's
 	// --service-node, the node id ssm-pool tracks each proxy by.
 	PodNameEnv = "POD_NAME"
+	// PodIPEnv holds the pod's IP, stated in the node metadata (see
+	// ssm.PoolProxyPodIPMetadataKey) through --config-yaml, which Envoy
+	// merges into the bootstrap.
+	PodIPEnv = "POD_IP"
 
 	// HealthPortName names the port of the health listener ssm-pool pushes.
 	HealthPortName = "health"
@@ -129,18 +133,26 @@ func envoyContainer(pool *v1alpha1.ProxyPool) corev1.Container {
 	return corev1.Container{
 		Name:  names.EnvoyContainer,
 		Image: pool.Spec.Image,
-		// The kubelet expands $(POD_NAME) from the container's environment.
+		// The kubelet expands $(POD_NAME) and $(POD_IP) from the
+		// container's environment.
 		Command: []string{
 			"envoy",
 			"-c", BootstrapDir + "/" + BootstrapFile,
 			"--service-node", "$(" + PodNameEnv + ")",
 			"--service-cluster", NodeCluster(pool),
+			"--config-yaml", `{"node":{"metadata":{"` + ssm.PoolProxyPodIPMetadataKey + `":"$(` + PodIPEnv + `)"}}}`,
 		},
 		Env: []corev1.EnvVar{{
 			Name: PodNameEnv,
 			ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
 				APIVersion: "v1",
 				FieldPath:  "metadata.name",
+			}},
+		}, {
+			Name: PodIPEnv,
+			ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
+				APIVersion: "v1",
+				FieldPath:  "status.podIP",
 			}},
 		}},
 		Ports: []corev1.ContainerPort{{
