@@ -1,0 +1,178 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package standin
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	"google.golang.org/protobuf/proto"
+)
+
+// state is one consistent view of the proxy's configuration: for each
+// listener port, the routes of its route configuration.
+type state struct {
+	ports map[uint32][]route
+}
+
+// route is one route: a match and either a cluster or a direct response.
+type route struct {
+	prefix  string
+	headers map[string]string
+	// direct response, when status != 0
+	status uint32
+	body   string
+	// forwarding
+	cluster *upstream
+	timeout time.Duration
+	retries uint32
+}
+
+// upstream is a cluster with its endpoints and the only identity it accepts.
+type upstream struct {
+	name      string
+	endpoints []string
+	peerURI   string
+	sni       string
+}
+
+func (r route) matches(path string, header func(string) string) bool {
+	if len(path) < len(r.prefix) || path[:len(r.prefix)] != r.prefix {
+		return false
+	}
+	for name, want := range r.headers {
+		if header(name) != want {
+			return false
+		}
+	}
+	return true
+}
+
+// translate builds a state from ADS resources, by name. A resource the
+// stand-in does not understand is an error: it must never silently serve
+// something an Envoy would serve differently.
+func translate(listeners, routes, clusters, loads map[string]proto.Message) (*state, error) {
+	st := &state{ports: map[uint32][]route{}}
+	for name, m := range listeners {
+		l, ok := m.(*listenerv3.Listener)
+		if !ok {
+			return nil, fmt.Errorf("listener %s: unexpected type %T", name, m)
+		}
+		hcm, err := connectionManager(l)
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: %w", name, err)
+		}
+		rc := hcm.GetRouteConfig()
+		if rds := hcm.GetRds(); rds != nil {
+			got, ok := routes[rds.GetRouteConfigName()].(*routev3.RouteConfiguration)
+			if !ok {
+				// Not received yet: Envoy keeps such a listener warming.
+				continue
+			}
+			rc = got
+		}
+		rs, err := translateRoutes(rc, clusters, loads)
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: %w", name, err)
+		}
+		st.ports[l.GetAddress().GetSocketAddress().GetPortValue()] = rs
+	}
+	return st, nil
+}
+
+func connectionManager(l *listenerv3.Listener) (*hcmv3.HttpConnectionManager, error) {
+	if len(l.GetFilterChains()) != 1 || len(l.GetFilterChains()[0].GetFilters()) != 1 {
+		return nil, errors.New("want exactly one filter chain with one filter")
+	}
+	hcm := &hcmv3.HttpConnectionManager{}
+	if err := l.GetFilterChains()[0].GetFilters()[0].GetTypedConfig().UnmarshalTo(hcm); err != nil {
+		return nil, fmt.Errorf("HTTP connection manager: %w", err)
+	}
+	return hcm, nil
+}
+
+func translateRoutes(rc *routev3.RouteConfiguration, clusters, loads map[string]proto.Message) ([]route, error) {
+	if len(rc.GetVirtualHosts()) != 1 {
+		return nil, fmt.Errorf("route configuration %s: want one virtual host", rc.GetName())
+	}
+	var out []route
+	for _, r := range rc.GetVirtualHosts()[0].GetRoutes() {
+		tr := route{prefix: r.GetMatch().GetPrefix(), headers: map[string]string{}}
+		if p := r.GetMatch().GetPath(); p != "" {
+			tr.prefix = p // exact paths are only /ready here; a prefix match is close enough for it
+		}
+		for _, h := range r.GetMatch().GetHeaders() {
+			tr.headers[h.GetName()] = h.GetStringMatch().GetExact()
+		}
+		switch {
+		case r.GetDirectResponse() != nil:
+			tr.status = r.GetDirectResponse().GetStatus()
+			tr.body = r.GetDirectResponse().GetBody().GetInlineString()
+		case r.GetRoute() != nil:
+			a := r.GetRoute()
+			up, err := translateCluster(a.GetCluster(), clusters, loads)
+			if err != nil {
+				return nil, err
+			}
+			tr.cluster = up
+			tr.timeout = a.GetTimeout().AsDuration()
+			tr.retries = a.GetRetryPolicy().GetNumRetries().GetValue()
+		default:
+			return nil, fmt.Errorf("route %s: neither a cluster nor a direct response", r.GetName())
+		}
+		out = append(out, tr)
+	}
+	return out, nil
+}
+
+func translateCluster(name string, clusters, loads map[string]proto.Message) (*upstream, error) {
+	c, ok := clusters[name].(*clusterv3.Cluster)
+	if !ok {
+		return nil, fmt.Errorf("cluster %s: not received", name)
+	}
+	up := &upstream{name: name}
+	if ts := c.GetTransportSocket(); ts != nil {
+		tlsCtx := &tlsv3.UpstreamTlsContext{}
+		if err := ts.GetTypedConfig().UnmarshalTo(tlsCtx); err != nil {
+			return nil, fmt.Errorf("cluster %s: upstream TLS: %w", name, err)
+		}
+		sans := tlsCtx.GetCommonTlsContext().GetCombinedValidationContext().GetDefaultValidationContext().GetMatchTypedSubjectAltNames()
+		if len(sans) != 1 || sans[0].GetSanType() != tlsv3.SubjectAltNameMatcher_URI {
+			return nil, fmt.Errorf("cluster %s: want exactly one URI SAN matcher", name)
+		}
+		up.peerURI = sans[0].GetMatcher().GetExact()
+		up.sni = tlsCtx.GetSni()
+	}
+	if cla, ok := loads[name].(*endpointv3.ClusterLoadAssignment); ok {
+		for _, le := range cla.GetEndpoints() {
+			for _, lb := range le.GetLbEndpoints() {
+				sa := lb.GetEndpoint().GetAddress().GetSocketAddress()
+				up.endpoints = append(up.endpoints, net.JoinHostPort(sa.GetAddress(), strconv.FormatUint(uint64(sa.GetPortValue()), 10)))
+			}
+		}
+	}
+	return up, nil
+}

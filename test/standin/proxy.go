@@ -1,0 +1,302 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package standin
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/grpc"
+
+	"github.com/serverless-mesh/ssm/pkg/pool/adsclient"
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+)
+
+// Config says where the stand-in gets its configuration and where it
+// listens.
+type Config struct {
+	// Conn reaches ssm-pool; Node is the node the stand-in announces (id =
+	// pod name, cluster = "<pool-namespace>/<pool-name>").
+	Conn grpc.ClientConnInterface
+	Node *corev3.Node
+	// Listen maps a listener port of the pushed configuration to the local
+	// address the stand-in binds for it (e.g. 8081 → "127.0.0.1:0").
+	Listen map[uint32]string
+	// Identity is the proxy's certificate and trust bundle for upstream mTLS.
+	Identity identity.CertSource
+}
+
+// Proxy is a running stand-in.
+type Proxy struct {
+	ads       *adsclient.Client
+	identity  identity.CertSource
+	state     atomic.Pointer[state]
+	lastErr   atomic.Pointer[error]
+	listeners map[uint32]net.Listener
+	servers   []*http.Server
+	next      atomic.Uint64
+	mu        sync.Mutex
+	clients   map[string]*http.Client
+	done      chan struct{}
+}
+
+// Start connects to ssm-pool and starts listening.
+func Start(ctx context.Context, cfg Config) (*Proxy, error) {
+	p := &Proxy{
+		identity:  cfg.Identity,
+		listeners: map[uint32]net.Listener{},
+		clients:   map[string]*http.Client{},
+		done:      make(chan struct{}),
+	}
+	p.state.Store(&state{ports: map[uint32][]route{}})
+	for port, addr := range cfg.Listen {
+		lis, err := net.Listen("tcp", addr)
+		if err != nil {
+			p.closeListeners()
+			return nil, fmt.Errorf("stand-in: listening for port %d on %s: %w", port, addr, err)
+		}
+		p.listeners[port] = lis
+		srv := &http.Server{Handler: p.handler(port), ReadHeaderTimeout: 10 * time.Second}
+		p.servers = append(p.servers, srv)
+		go func() { _ = srv.Serve(lis) }()
+	}
+	ads, err := adsclient.Dial(ctx, cfg.Conn, adsclient.Config{
+		Node:     cfg.Node,
+		TypeURLs: []string{resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType},
+	})
+	if err != nil {
+		p.closeListeners()
+		return nil, fmt.Errorf("stand-in: %w", err)
+	}
+	p.ads = ads
+	go p.follow()
+	return p, nil
+}
+
+// Addr is the local address serving the pushed listener port.
+func (p *Proxy) Addr(port uint32) string {
+	if lis, ok := p.listeners[port]; ok {
+		return lis.Addr().String()
+	}
+	return ""
+}
+
+// Err is the last configuration the stand-in could not translate, if any.
+func (p *Proxy) Err() error {
+	if e := p.lastErr.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// ADS is the stand-in's ADS client, for tests that wait on its versions.
+func (p *Proxy) ADS() *adsclient.Client { return p.ads }
+
+// Close stops everything.
+func (p *Proxy) Close() error {
+	err := p.ads.Close()
+	<-p.done
+	for _, s := range p.servers {
+		_ = s.Close()
+	}
+	return err
+}
+
+func (p *Proxy) closeListeners() {
+	for _, l := range p.listeners {
+		_ = l.Close()
+	}
+}
+
+// follow rebuilds the state on every update, as Envoy applies each ACKed
+// version; a set it cannot translate keeps the previous state.
+func (p *Proxy) follow() {
+	defer close(p.done)
+	for range p.ads.Updates() {
+		st, err := translate(
+			p.ads.Resources(resourcev3.ListenerType), p.ads.Resources(resourcev3.RouteType),
+			p.ads.Resources(resourcev3.ClusterType), p.ads.Resources(resourcev3.EndpointType))
+		if err != nil {
+			p.lastErr.Store(&err)
+			continue
+		}
+		p.state.Store(st)
+	}
+}
+
+func (p *Proxy) handler(port uint32) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		routes, ok := p.state.Load().ports[port]
+		if !ok {
+			// No listener on this port (yet): Envoy would refuse the connection.
+			http.Error(w, "no listener", http.StatusServiceUnavailable)
+			return
+		}
+		for _, rt := range routes {
+			if !rt.matches(r.URL.Path, r.Header.Get) {
+				continue
+			}
+			if rt.status != 0 {
+				w.WriteHeader(int(rt.status))
+				_, _ = io.WriteString(w, rt.body)
+				return
+			}
+			p.forward(w, r, rt)
+			return
+		}
+		http.Error(w, "no route", http.StatusNotFound)
+	})
+}
+
+// forward sends r to the route's cluster: round robin, a new endpoint on a
+// connection failure (at most 1 + retries attempts), the route timeout over
+// the whole exchange.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt route) {
+	up := rt.cluster
+	if len(up.endpoints) == 0 {
+		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
+		return
+	}
+	ctx := r.Context()
+	if rt.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, rt.timeout)
+		defer cancel()
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "reading the request", http.StatusBadRequest)
+		return
+	}
+	client := p.client(up)
+	var lastErr error
+	for attempt := uint32(0); attempt <= rt.retries; attempt++ {
+		ep := up.endpoints[int(p.next.Add(1))%len(up.endpoints)]
+		scheme := "http"
+		if up.peerURI != "" {
+			scheme = "https"
+		}
+		out, err := http.NewRequestWithContext(ctx, r.Method, scheme+"://"+ep+r.URL.RequestURI(), bytesReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		out.Header = r.Header.Clone()
+		out.Host = r.Host
+		resp, err := client.Do(out)
+		if err != nil {
+			lastErr = err
+			if ctx.Err() != nil {
+				http.Error(w, "upstream request timeout", http.StatusGatewayTimeout)
+				return
+			}
+			if isConnectFailure(err) {
+				continue
+			}
+			break
+		}
+		defer resp.Body.Close()
+		for k, vs := range resp.Header {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(resp.StatusCode)
+		if _, err := io.Copy(w, resp.Body); err != nil && ctx.Err() != nil {
+			// The deadline hit mid-body; the status is already sent.
+			return
+		}
+		return
+	}
+	http.Error(w, "upstream connect error: "+lastErr.Error(), http.StatusServiceUnavailable)
+}
+
+// client is one HTTP client per upstream identity: its TLS accepts only
+// the cluster's SPIFFE ID, chained to the stand-in's trust bundle.
+func (p *Proxy) client(up *upstream) *http.Client {
+	key := up.peerURI + "|" + up.sni
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.clients[key]; ok {
+		return c
+	}
+	tr := &http.Transport{ForceAttemptHTTP2: false}
+	if up.peerURI != "" {
+		tr.TLSClientConfig = &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			ServerName: up.sni,
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+				return p.identity.Certificate()
+			},
+			// Verified below against the current bundle and the one URI SAN
+			// the cluster accepts, as Envoy's combined validation context does.
+			InsecureSkipVerify: true,
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				return p.verifyUpstream(cs, up.peerURI)
+			},
+		}
+	}
+	c := &http.Client{Transport: tr}
+	p.clients[key] = c
+	return c
+}
+
+func (p *Proxy) verifyUpstream(cs tls.ConnectionState, peerURI string) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("upstream presented no certificate")
+	}
+	bundle, err := p.identity.Bundle()
+	if err != nil {
+		return err
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	leaf := cs.PeerCertificates[0]
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: bundle, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		return fmt.Errorf("upstream certificate: %w", err)
+	}
+	for _, u := range leaf.URIs {
+		if u.String() == peerURI {
+			return nil
+		}
+	}
+	return fmt.Errorf("upstream identity %v is not %s", leaf.URIs, peerURI)
+}
+
+func isConnectFailure(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func bytesReader(b []byte) io.Reader {
+	if len(b) == 0 {
+		return http.NoBody
+	}
+	return bytes.NewReader(b)
+}

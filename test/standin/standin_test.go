@@ -1,0 +1,293 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package standin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	"github.com/serverless-mesh/ssm/pkg/policy"
+	"github.com/serverless-mesh/ssm/pkg/pool"
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
+	"github.com/serverless-mesh/ssm/pkg/pool/revision"
+	"github.com/serverless-mesh/ssm/pkg/pool/snapshot"
+)
+
+var (
+	testPool = revision.PoolKey{Namespace: "knative-serving", Name: "default"}
+	now      = time.Now()
+)
+
+// writeIdentity issues a certificate for id and writes it as a mounted
+// Secret would be (tls.crt, tls.key, ca.crt), returning the directory.
+func writeIdentity(t *testing.T, ca *identity.CA, spec identity.LeafSpec) string {
+	t.Helper()
+	certPEM, keyPEM, err := ca.Issue(now, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, _ := ca.PEM()
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM, "ca.crt": caPEM} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+type mapSource map[revision.Key]revision.Config
+
+func (m mapSource) Get(k revision.Key) (revision.Config, error) {
+	c, ok := m[k]
+	if !ok {
+		return revision.Config{}, fmt.Errorf("%s: %w", k, revision.ErrNotFound)
+	}
+	return c, nil
+}
+
+// upstream is a revision pod's mTLS port, answering with its own name.
+func podServer(t *testing.T, ca *identity.CA, id identity.ID, name string, release <-chan struct{}) string {
+	t.Helper()
+	dir := writeIdentity(t, ca, identity.LeafSpec{ID: id, DNSNames: []string{"pod.local"}, Server: true})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		fmt.Fprintf(w, "%s %s", name, r.URL.Path)
+	}))
+	srv.TLS = identity.ServerConfig(identity.NewFileSource(dir))
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+func endpoint(t *testing.T, addr string) revision.Endpoint {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	return revision.Endpoint{IP: host, Port: uint32(p)}
+}
+
+// TestStandInServesALeasedRevision: ssm-pool leases the stand-in to a
+// revision; requests carrying that revision's headers reach its pod over
+// mTLS, others get 421, the route timeout cuts a slow request, and a pod
+// presenting another identity is never talked to.
+func TestStandInServesALeasedRevision(t *testing.T) {
+	t.Parallel()
+	ca, err := identity.NewCA(now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	good := podServer(t, ca, identity.NewID("cluster.local", "fn-ns", "fn-sa"), "fn-pod", release)
+	impostor := podServer(t, ca, identity.NewID("cluster.local", "other-ns", "fn-sa"), "impostor", release)
+
+	short := policy.Policy{
+		Lifecycle: policy.LifecycleShortLived, Timeout: 300 * time.Millisecond,
+		Retries: 1, RetryOn: "connect-failure", MTLSMode: policy.MTLSLightweight, ProxyPool: "default",
+	}
+	src := mapSource{
+		{Namespace: "fn-ns", Name: "fn-00001"}: {
+			Key: revision.Key{Namespace: "fn-ns", Name: "fn-00001"}, Pool: testPool, Policy: short,
+			ServiceAccount: "fn-sa", Endpoints: []revision.Endpoint{endpoint(t, good)},
+		},
+		{Namespace: "fn-ns", Name: "spoofed-00001"}: {
+			Key: revision.Key{Namespace: "fn-ns", Name: "spoofed-00001"}, Pool: testPool, Policy: short,
+			ServiceAccount: "fn-sa", Endpoints: []revision.Endpoint{endpoint(t, impostor)},
+		},
+	}
+
+	// ssm-pool, in process, with mTLS.
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	srv := pool.New(pool.Options{Snapshot: snapshot.DefaultOptions(), Source: src})
+	go func() { _ = srv.Run(ctx) }()
+	serverDir := writeIdentity(t, ca, identity.LeafSpec{
+		ID: identity.NewID("cluster.local", "knative-serving", ssm.PoolServerName), DNSNames: []string{"ssm-pool"}, Server: true,
+	})
+	g := grpc.NewServer(grpc.Creds(credentials.NewTLS(identity.ServerConfig(identity.NewFileSource(serverDir)))))
+	srv.Register(g)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+
+	// The stand-in, as a pooled proxy of knative-serving/default.
+	proxyDir := writeIdentity(t, ca, identity.LeafSpec{
+		ID: identity.NewID("cluster.local", "knative-serving", ssm.PoolProxyServiceAccount), Client: true,
+	})
+	proxyIdentity := identity.NewFileSource(proxyDir)
+	conn, err := grpc.NewClient(lis.Addr().String(),
+		grpc.WithTransportCredentials(credentials.NewTLS(identity.ClientConfig(proxyIdentity, "ssm-pool"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	p, err := Start(ctx, Config{
+		Conn:     conn,
+		Node:     &corev3.Node{Id: "standin-0", Cluster: testPool.String()},
+		Listen:   map[uint32]string{ssm.PoolProxyPort: "127.0.0.1:0", ssm.PoolProxyHealthPort: "127.0.0.1:0"},
+		Identity: proxyIdentity,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+
+	get := func(port uint32, path string, headers map[string]string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+p.Addr(port)+path, nil)
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitFor("the stand-in to be warm (/ready)", func() bool {
+		code, _ := get(ssm.PoolProxyHealthPort, "/ready", nil)
+		return code == http.StatusOK
+	})
+
+	resp, err := srv.Lease(ctx, revision.Key{Namespace: "fn-ns", Name: "fn-00001"})
+	if err != nil || resp.GetOutcome() != leaseapi.LeaseResponse_GRANTED {
+		t.Fatalf("Lease = %v, %v; want GRANTED", resp, err)
+	}
+	// The lease answered after the ACK; the stand-in applies what it ACKed.
+	waitFor("the revision's route on the stand-in", func() bool {
+		code, _ := get(ssm.PoolProxyPort, "/", map[string]string{"Knative-Serving-Namespace": "fn-ns", "Knative-Serving-Revision": "fn-00001"})
+		return code == http.StatusOK
+	})
+
+	revisionHeaders := map[string]string{"Knative-Serving-Namespace": "fn-ns", "Knative-Serving-Revision": "fn-00001"}
+	for _, tc := range []struct {
+		name     string
+		path     string
+		headers  map[string]string
+		wantCode int
+		wantBody string
+	}{{
+		name: "the leased revision's request reaches its pod over mTLS", path: "/hello",
+		headers: revisionHeaders, wantCode: 200, wantBody: "fn-pod /hello",
+	}, {
+		name: "another revision's request is misdirected", path: "/hello",
+		headers:  map[string]string{"Knative-Serving-Namespace": "fn-ns", "Knative-Serving-Revision": "other-00001"},
+		wantCode: 421, wantBody: "this pooled proxy does not serve the requested revision\n",
+	}, {
+		name: "a request without revision headers is misdirected", path: "/hello",
+		wantCode: 421, wantBody: "this pooled proxy does not serve the requested revision\n",
+	}, {
+		name: "the route timeout (300ms) cuts a slow request", path: "/slow",
+		headers: revisionHeaders, wantCode: 504, wantBody: "upstream request timeout\n",
+	}} {
+		code, body := get(ssm.PoolProxyPort, tc.path, tc.headers)
+		if code != tc.wantCode || body != tc.wantBody {
+			t.Errorf("%s: got %d %q, want %d %q", tc.name, code, body, tc.wantCode, tc.wantBody)
+		}
+	}
+	once.Do(func() { close(release) })
+	if err := p.Err(); err != nil {
+		t.Errorf("the stand-in could not translate a configuration: %v", err)
+	}
+
+	// A second stand-in, leased to a revision whose pod presents another
+	// namespace's identity: the request never reaches that pod.
+	conn2, err := grpc.NewClient(lis.Addr().String(),
+		grpc.WithTransportCredentials(credentials.NewTLS(identity.ClientConfig(proxyIdentity, "ssm-pool"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn2.Close() })
+	p2, err := Start(ctx, Config{
+		Conn: conn2, Node: &corev3.Node{Id: "standin-1", Cluster: testPool.String()},
+		Listen: map[uint32]string{ssm.PoolProxyPort: "127.0.0.1:0"}, Identity: proxyIdentity,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p2.Close() })
+	waitFor("a second warm proxy", func() bool { return srv.Stats(testPool).GetWarm() == 1 })
+	if resp, err := srv.Lease(ctx, revision.Key{Namespace: "fn-ns", Name: "spoofed-00001"}); err != nil || resp.GetOutcome() != leaseapi.LeaseResponse_GRANTED {
+		t.Fatalf("Lease(spoofed) = %v, %v", resp, err)
+	}
+	spoofed := map[string]string{"Knative-Serving-Namespace": "fn-ns", "Knative-Serving-Revision": "spoofed-00001"}
+	waitFor("the spoofed revision's listener on the second stand-in", func() bool {
+		_, body := get2(t, p2, "/", spoofed)
+		return body != "no listener\n"
+	})
+	code, body := get2(t, p2, "/hello", spoofed)
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "is not spiffe://cluster.local/ns/fn-ns/sa/fn-sa") {
+		t.Errorf("request to a pod with the wrong identity: got %d %q, want 503 naming the expected identity", code, body)
+	}
+}
+
+func get2(t *testing.T, p *Proxy, path string, headers map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+p.Addr(ssm.PoolProxyPort)+path, nil)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
