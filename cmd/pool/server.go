@@ -76,7 +76,7 @@ func eventRecorder(ctx context.Context, kube kubernetes.Interface, podName strin
 
 // serverSecurity is mTLS with SSM's CA, plus who may call what: pooled
 // proxies (ServiceAccount ssm-proxy of any namespace; pkg/pool checks that a
-// proxy's namespace is its pool's) may only stream xDS, the lease clients may
+// proxy's namespace is its pool's) may only stream xDS and load reports, the lease clients may
 // lease and renew, the stats clients may read counts.
 func serverSecurity(w *watches, f flags, leaseClients, statsClients [][2]string) (credentials.TransportCredentials, *identity.Authorizer, error) {
 	ids := func(sas [][2]string) []identity.ID {
@@ -89,6 +89,7 @@ func serverSecurity(w *watches, f flags, leaseClients, statsClients [][2]string)
 	proxies := identity.AllowServiceAccount(f.trustDomain, ssm.PoolProxyServiceAccount)
 	authz, err := identity.NewAuthorizer(identity.Policy{
 		"/envoy.service.discovery.v3.AggregatedDiscoveryService/": proxies,
+		"/envoy.service.load_stats.v3.LoadReportingService/":      proxies,
 		"/ssm.pool.v1alpha1.Leases/Lease":                         identity.AllowIDs(ids(leaseClients)...),
 		"/ssm.pool.v1alpha1.Leases/Renew":                         identity.AllowIDs(ids(leaseClients)...),
 		"/ssm.pool.v1alpha1.Leases/Stats":                         identity.AllowIDs(ids(statsClients)...),

@@ -42,6 +42,7 @@ type metrics struct {
 	unhealthy     prometheus.Counter
 	replacements  *prometheus.CounterVec
 	expiries      prometheus.Counter
+	loadReports   *prometheus.CounterVec
 	proxies       *proxyCollector
 }
 
@@ -74,6 +75,10 @@ func newMetrics(s *Server) *metrics {
 			Name: "ssm_pool_lease_expiries_total",
 			Help: "Leases ended by the idle timeout.",
 		}),
+		loadReports: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ssm_pool_load_reports_total",
+			Help: "Load reports received from proxies, by whether they showed traffic to the leased revision (busy) or not (idle).",
+		}, []string{"traffic"}),
 		proxies: &proxyCollector{s: s, desc: prometheus.NewDesc("ssm_pool_proxies",
 			"Proxies connected to this replica, by pool and state (warming, warm, leased, unhealthy).",
 			[]string{"pool", "state"}, nil)},
@@ -85,7 +90,7 @@ func (m *metrics) register(r prometheus.Registerer, log *zap.SugaredLogger) {
 		return
 	}
 	for _, c := range []prometheus.Collector{m.leases, m.leaseDuration, m.nacks, m.unhealthy, m.replacements,
-		m.expiries, m.proxies} {
+		m.expiries, m.loadReports, m.proxies} {
 		if err := r.Register(c); err != nil {
 			log.Errorw("Registering a metric", zap.Error(err))
 		}

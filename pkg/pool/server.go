@@ -18,6 +18,7 @@ package pool
 
 import (
 	"context"
+	lrs "github.com/envoyproxy/go-control-plane/envoy/service/load_stats/v3"
 	"sync"
 	"time"
 
@@ -145,10 +146,11 @@ func New(o Options) *Server {
 	return s
 }
 
-// Register serves ADS and the lease API on g. g's credentials authenticate
+// Register serves ADS, load reports and the lease API on g. g's credentials authenticate
 // the peers; Register adds no interceptor.
 func (s *Server) Register(g *grpc.Server) {
 	discovery.RegisterAggregatedDiscoveryServiceServer(g, s.xds)
+	lrs.RegisterLoadReportingServiceServer(g, &loadReports{s: s})
 	leaseapi.RegisterLeasesServer(g, &leasesServer{s: s})
 }
 

@@ -48,7 +48,7 @@ const (
 
 	// bootstrapHash is sha256sum over "<key>\0<file>\0" for the three files
 	// in resources/testdata, in key order (see resources.ConfigMapHash).
-	bootstrapHash = "4e641553ef0a444809c9eacd53d0e7ec0df3c9a515f4070404ffd41962e14e8a"
+	bootstrapHash = "60bcdf527f3533192b9b3f360cdbbc420d7eb61611768a1a68c9eb02c037b50e"
 )
 
 var fixedNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)

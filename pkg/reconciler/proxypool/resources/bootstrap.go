@@ -73,6 +73,19 @@ func MakeBootstrap(pool *v1alpha1.ProxyPool, cfg Config) (*bootstrapv3.Bootstrap
 		Node: &corev3.Node{Cluster: NodeCluster(pool)},
 		// On localhost only: the admin API can drain and reconfigure Envoy.
 		Admin: &bootstrapv3.Admin{Address: socketAddress("127.0.0.1", ssm.PoolProxyAdminPort)},
+		// Load reports to ssm-pool: requests to a leased revision's cluster
+		// are its traffic, which keeps the lease from expiring as idle.
+		ClusterManager: &bootstrapv3.ClusterManager{
+			LoadStatsConfig: &corev3.ApiConfigSource{
+				ApiType:             corev3.ApiConfigSource_GRPC,
+				TransportApiVersion: corev3.ApiVersion_V3,
+				GrpcServices: []*corev3.GrpcService{{
+					TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{
+						EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: names.EnvoyPoolServerCluster},
+					},
+				}},
+			},
+		},
 		DynamicResources: &bootstrapv3.Bootstrap_DynamicResources{
 			AdsConfig: &corev3.ApiConfigSource{
 				ApiType:             corev3.ApiConfigSource_GRPC,

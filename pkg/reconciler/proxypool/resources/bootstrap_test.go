@@ -266,7 +266,7 @@ func TestConfigMapHash(t *testing.T) {
 			"ssm-proxy-identity.yaml": readGolden(t, "ssm-proxy-identity.yaml"),
 			"ssm-trust-bundle.yaml":   readGolden(t, "ssm-trust-bundle.yaml"),
 		},
-		want: "4e641553ef0a444809c9eacd53d0e7ec0df3c9a515f4070404ffd41962e14e8a",
+		want: "60bcdf527f3533192b9b3f360cdbbc420d7eb61611768a1a68c9eb02c037b50e",
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
