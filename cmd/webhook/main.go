@@ -16,7 +16,8 @@ limitations under the License.
 
 // Command webhook is SSM's admission webhook: it defaults and validates
 // ServerlessPolicy and ProxyPool, validates the ssm.dev/* annotations of
-// Knative Services, Configurations and Revisions, and validates config-ssm.
+// Knative Services, Configurations and Revisions, validates config-ssm, and
+// adjusts the pod templates of revision Deployments to their SSM policy.
 package main
 
 import (
@@ -46,5 +47,6 @@ func main() {
 		ssmwebhook.NewDefaultingAdmissionController,
 		ssmwebhook.NewValidationAdmissionController,
 		ssmwebhook.NewConfigValidationController,
+		ssmwebhook.NewRevisionDeploymentController,
 	)
 }

@@ -16,6 +16,12 @@ limitations under the License.
 
 // Package webhook holds what SSM's admission webhook serves: defaulting and
 // validation of the ssm.dev CRDs, validation of the ssm.dev/* annotations on
-// Knative Serving objects, and validation of config-ssm. cmd/webhook only
-// wires these admission controllers into knative.dev/pkg's sharedmain.
+// Knative Serving objects, validation of config-ssm, and the mutation of
+// Knative revision Deployments that takes the Istio sidecar off sidecar-less
+// (lightweight-mTLS, short-lived or pooled) revisions and switches on the
+// SSM queue-proxy plugin. cmd/webhook only wires these admission controllers
+// into knative.dev/pkg's sharedmain.
+//
+// The revision-Deployment mutation does not mount SSM's workload identity
+// into queue-proxy; the step that issues that identity adds its mount.
 package webhook

@@ -1,0 +1,237 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	admissionlisters "k8s.io/client-go/listers/admissionregistration/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	kubeclient "knative.dev/pkg/client/injection/kube/client"
+	mwhinformer "knative.dev/pkg/client/injection/kube/informers/admissionregistration/v1/mutatingwebhookconfiguration"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
+	secretinformer "knative.dev/pkg/injection/clients/namespacedkube/informers/core/v1/secret"
+	"knative.dev/pkg/logging"
+	"knative.dev/pkg/ptr"
+	pkgreconciler "knative.dev/pkg/reconciler"
+	"knative.dev/pkg/system"
+	"knative.dev/pkg/webhook"
+	certresources "knative.dev/pkg/webhook/certificates/resources"
+
+	"github.com/serverless-mesh/ssm/pkg/policy"
+	ingressconfig "github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
+)
+
+const (
+	// RevisionDeploymentWebhookName is the MutatingWebhookConfiguration for
+	// the Deployments of Knative revisions. Its rules and object selector are
+	// in config/600-webhook-configurations.yaml; the reconciler fills in only
+	// the CA bundle and the path.
+	RevisionDeploymentWebhookName = "deployments.webhook.ssm.dev"
+	// RevisionDeploymentPath is the HTTPS path that webhook is served on.
+	RevisionDeploymentPath = "/revision-deployments"
+)
+
+// revisionDeploymentController serves RevisionDeploymentPath and keeps its
+// webhook configuration's CA bundle and path current.
+type revisionDeploymentController struct {
+	pkgreconciler.LeaderAwareFuncs
+	// Admit reads only the request and the config-ssm defaults, which
+	// sharedmain loads before the webhook serves, never an informer.
+	webhook.StatelessAdmissionImpl
+
+	key                       types.NamespacedName
+	secretName                string
+	disableNamespaceOwnership bool
+	client                    kubernetes.Interface
+	mwhLister                 admissionlisters.MutatingWebhookConfigurationLister
+	secretLister              corelisters.SecretLister
+	// defaults returns the current config-ssm policy defaults.
+	defaults func() policy.Defaults
+}
+
+var (
+	_ controller.Reconciler                = (*revisionDeploymentController)(nil)
+	_ pkgreconciler.LeaderAware            = (*revisionDeploymentController)(nil)
+	_ webhook.AdmissionController          = (*revisionDeploymentController)(nil)
+	_ webhook.StatelessAdmissionController = (*revisionDeploymentController)(nil)
+)
+
+// NewRevisionDeploymentController adjusts the pod templates of Knative
+// revision Deployments to their SSM policy (see planRevisionDeployment).
+// Policy defaults come from config-ssm through cmw; until config-ssm has been
+// read (and when it is absent) the built-in policy.NewDefaults apply.
+func NewRevisionDeploymentController(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
+	wopts := webhook.GetOptions(ctx)
+	disableOwnership := wopts.DisableNamespaceOwnership
+	if env := webhook.DisableNamespaceOwnershipFromEnv(); env != nil {
+		disableOwnership = *env
+	}
+	logger := logging.FromContext(ctx)
+	store := configmap.NewUntypedStore("ssm-webhook-defaults", logger, configmap.Constructors{
+		ingressconfig.SSMConfigName: ingressconfig.NewSSMFromConfigMap,
+	})
+	watchSSMConfig(cmw, store)
+
+	key := types.NamespacedName{Name: RevisionDeploymentWebhookName}
+	mwhInformer := mwhinformer.Get(ctx)
+	secretInformer := secretinformer.Get(ctx)
+	c := &revisionDeploymentController{
+		LeaderAwareFuncs: pkgreconciler.LeaderAwareFuncs{
+			// The configuration is a singleton: the leader reconciles it.
+			PromoteFunc: func(bkt pkgreconciler.Bucket, enq func(pkgreconciler.Bucket, types.NamespacedName)) error {
+				enq(bkt, key)
+				return nil
+			},
+		},
+		key:                       key,
+		secretName:                wopts.SecretName,
+		disableNamespaceOwnership: disableOwnership,
+		client:                    kubeclient.Get(ctx),
+		mwhLister:                 mwhInformer.Lister(),
+		secretLister:              secretInformer.Lister(),
+		defaults: func() policy.Defaults {
+			if cfg, ok := store.UntypedLoad(ingressconfig.SSMConfigName).(*ingressconfig.SSM); ok && cfg != nil {
+				return cfg.Policy
+			}
+			return policy.NewDefaults()
+		},
+	}
+
+	const queueName = "RevisionDeploymentWebhook"
+	impl := controller.NewContext(ctx, c, controller.ControllerOptions{WorkQueueName: queueName, Logger: logger.Named(queueName)})
+	mwhInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: controller.FilterWithName(RevisionDeploymentWebhookName),
+		Handler:    controller.HandleAll(impl.Enqueue),
+	})
+	secretInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: controller.FilterWithNameAndNamespace(system.Namespace(), wopts.SecretName),
+		Handler:    controller.HandleAll(impl.Enqueue),
+	})
+	return impl
+}
+
+// watchSSMConfig feeds config-ssm into store. A watcher that supplies
+// defaults (sharedmain's does) lets the webhook start without config-ssm;
+// the mutation then runs on the built-in defaults.
+func watchSSMConfig(cmw configmap.Watcher, store *configmap.UntypedStore) {
+	if dw, ok := cmw.(configmap.DefaultingWatcher); ok {
+		dw.WatchWithDefault(corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: ingressconfig.SSMConfigName, Namespace: system.Namespace()},
+		}, store.OnConfigChanged)
+		return
+	}
+	cmw.Watch(ingressconfig.SSMConfigName, store.OnConfigChanged)
+}
+
+// Path implements webhook.AdmissionController.
+func (c *revisionDeploymentController) Path() string {
+	return RevisionDeploymentPath
+}
+
+// Admit implements webhook.AdmissionController. It always allows: the
+// webhook's failurePolicy is Ignore for the same reason, since SSM must
+// never block Knative from creating or updating a revision's Deployment.
+func (c *revisionDeploymentController) Admit(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+	allowed := &admissionv1.AdmissionResponse{Allowed: true}
+	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		return allowed
+	}
+	if req.Kind.Group != appsv1.GroupName || req.Kind.Version != "v1" || req.Kind.Kind != "Deployment" {
+		return allowed
+	}
+	logger := logging.FromContext(ctx)
+	var dep appsv1.Deployment
+	if err := json.Unmarshal(req.Object.Raw, &dep); err != nil {
+		allowed.Warnings = []string{fmt.Sprintf("SSM left Deployment %s/%s unchanged: decoding it: %v", req.Namespace, req.Name, err)}
+		return allowed
+	}
+	plan := planRevisionDeployment(&dep, c.defaults())
+	allowed.Warnings = plan.warnings
+	patch, err := plan.encode()
+	if err != nil {
+		allowed.Warnings = append(allowed.Warnings, fmt.Sprintf("SSM left Deployment %s/%s unchanged: %v", dep.Namespace, dep.Name, err))
+		return allowed
+	}
+	if patch != nil {
+		logger.Debugf("Deployment %s/%s: patch %s", dep.Namespace, dep.Name, patch)
+		pt := admissionv1.PatchTypeJSONPatch
+		allowed.Patch, allowed.PatchType = patch, &pt
+	}
+	return allowed
+}
+
+// Reconcile implements controller.Reconciler: it writes the CA bundle and
+// the path into the webhook configuration the install YAML created.
+func (c *revisionDeploymentController) Reconcile(ctx context.Context, key string) error {
+	if !c.IsLeaderFor(c.key) {
+		return controller.NewSkipKey(key)
+	}
+	secret, err := c.secretLister.Secrets(system.Namespace()).Get(c.secretName)
+	if err != nil {
+		return fmt.Errorf("reading webhook certificate Secret %s/%s: %w", system.Namespace(), c.secretName, err)
+	}
+	caCert, ok := secret.Data[certresources.CACert]
+	if !ok {
+		return fmt.Errorf("webhook certificate Secret %s/%s has no %q", system.Namespace(), c.secretName, certresources.CACert)
+	}
+	have, err := c.mwhLister.Get(RevisionDeploymentWebhookName)
+	if err != nil {
+		return fmt.Errorf("reading MutatingWebhookConfiguration %s: %w", RevisionDeploymentWebhookName, err)
+	}
+	want := have.DeepCopy()
+	if !c.disableNamespaceOwnership {
+		// Owned by the system namespace, like the other SSM webhook
+		// configurations, so that it goes away with SSM.
+		ns, err := c.client.CoreV1().Namespaces().Get(ctx, system.Namespace(), metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("reading Namespace %s: %w", system.Namespace(), err)
+		}
+		ref := *metav1.NewControllerRef(ns, corev1.SchemeGroupVersion.WithKind("Namespace"))
+		ref.Controller = ptr.Bool(false)
+		want.OwnerReferences = []metav1.OwnerReference{ref}
+	}
+	for i := range want.Webhooks {
+		wh := &want.Webhooks[i]
+		if wh.Name != RevisionDeploymentWebhookName {
+			continue
+		}
+		if wh.ClientConfig.Service == nil {
+			return fmt.Errorf("MutatingWebhookConfiguration %s: webhook %s has no service reference", want.Name, wh.Name)
+		}
+		wh.ClientConfig.CABundle = caCert
+		wh.ClientConfig.Service.Path = ptr.String(RevisionDeploymentPath)
+	}
+	if equality.Semantic.DeepEqual(have, want) {
+		return nil
+	}
+	if _, err := c.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Update(ctx, want, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("updating MutatingWebhookConfiguration %s: %w", want.Name, err)
+	}
+	return nil
+}
