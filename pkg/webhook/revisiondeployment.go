@@ -114,9 +114,14 @@ func planRevisionDeployment(dep *appsv1.Deployment, d policy.Defaults) deploymen
 
 	var plan deploymentPlan
 	if sidecarless(p) {
+		// The plugin in the pod cannot read config-ssm or ServerlessPolicies;
+		// stating the resolved mode on the pod keeps it from deciding "full"
+		// (no plaintext guard) for a pod that has no sidecar: no silent
+		// downgrade.
 		plan.ops = setAnnotations(tmpl.Annotations, map[string]string{
 			IstioInjectAnnotationKey:          "false",
 			ssm.QueueProxyPluginAnnotationKey: QueueProxyPluginEnabled,
+			ssm.MTLSModeAnnotationKey:         string(policy.MTLSLightweight),
 		})
 		podInfo, warning := ensurePodInfo(&tmpl.Spec)
 		plan.ops = append(plan.ops, podInfo...)

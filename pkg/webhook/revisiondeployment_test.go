@@ -102,7 +102,8 @@ const (
 	podInfoVolumeJSON = `{"name":"pod-info","downwardAPI":{"items":[{"path":"annotations","fieldRef":{"fieldPath":"metadata.annotations"}}]}}`
 	podInfoMountJSON  = `{"name":"pod-info","readOnly":true,"mountPath":"/etc/podinfo"}`
 	switchOpsJSON     = `{"op":"add","path":"/spec/template/metadata/annotations/qpoption.knative.dev~1ssm-activate","value":"enable"},` +
-		`{"op":"add","path":"/spec/template/metadata/annotations/sidecar.istio.io~1inject","value":"false"}`
+		`{"op":"add","path":"/spec/template/metadata/annotations/sidecar.istio.io~1inject","value":"false"},` +
+		`{"op":"add","path":"/spec/template/metadata/annotations/ssm.dev~1mtls-mode","value":"lightweight"}`
 )
 
 func TestRevisionDeploymentAdmit(t *testing.T) {
@@ -128,7 +129,10 @@ func TestRevisionDeploymentAdmit(t *testing.T) {
 			"ssm.dev/lifecycle": "long-lived", "ssm.dev/mtls-mode": "lightweight", "ssm.dev/proxy-pool": "edge",
 			"sidecar.istio.io/inject": "true",
 		}, withOtherVolumes),
-		wantPatch: `[` + switchOpsJSON + `,` +
+		// ssm.dev/mtls-mode is already stated: no op for it.
+		wantPatch: `[` +
+			`{"op":"add","path":"/spec/template/metadata/annotations/qpoption.knative.dev~1ssm-activate","value":"enable"},` +
+			`{"op":"add","path":"/spec/template/metadata/annotations/sidecar.istio.io~1inject","value":"false"},` +
 			`{"op":"add","path":"/spec/template/spec/volumes/-","value":` + podInfoVolumeJSON + `},` +
 			`{"op":"add","path":"/spec/template/spec/containers/1/volumeMounts/-","value":` + podInfoMountJSON + `}]`,
 	}, {
@@ -263,7 +267,7 @@ func TestRevisionDeploymentAdmitIsIdempotent(t *testing.T) {
 	}{{
 		name: "short-lived",
 		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, nil),
-		wantAnnotations: map[string]string{"ssm.dev/lifecycle": "short-lived",
+		wantAnnotations: map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/mtls-mode": "lightweight",
 			"sidecar.istio.io/inject": "false", "qpoption.knative.dev/ssm-activate": "enable"},
 		wantVolumes:  []corev1.Volume{podInfo},
 		wantQPMounts: []corev1.VolumeMount{readOnlyPodInfo},

@@ -1,0 +1,107 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package queue
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+)
+
+func TestActivate(t *testing.T) {
+	t.Parallel()
+	ca := newTestCA(t)
+	certDir := t.TempDir()
+	writeServerIdentity(t, certDir, ca, testNow)
+	upstream := startUpstream(t, echoUpstream())
+
+	tests := []struct {
+		name            string
+		annotations     *string // nil: no file
+		wantActive      bool
+		wantPlainRemote int // status of a plaintext request from 10.0.0.9
+	}{
+		{"no podinfo file", nil, false, http.StatusOK},
+		{"switch off", ptr("ssm.dev/lifecycle=\"short-lived\"\n"), false, http.StatusOK},
+		{"lightweight", ptr("qpoption.knative.dev/ssm-activate=\"enable\"\nssm.dev/lifecycle=\"short-lived\"\n"), true, http.StatusForbidden},
+		{"full", ptr("qpoption.knative.dev/ssm-activate=\"enable\"\nssm.dev/mtls-mode=\"full\"\nssm.dev/proxy-pool=\"none\"\n"), true, http.StatusOK},
+		{"unparsable file fails closed", ptr("qpoption.knative.dev/ssm-activate=enable\n"), true, http.StatusForbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "annotations")
+			if tc.annotations != nil {
+				if err := os.WriteFile(path, []byte(*tc.annotations), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			opts := Options{
+				AnnotationsPath: path,
+				CertDir:         certDir,
+				TrustDomain:     testTrustDomain,
+				SystemNamespace: testSystemNS,
+				MTLSAddr:        "127.0.0.1:0",
+				Upstream:        upstream,
+				RevisionTimeout: time.Minute,
+			}
+			inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+			p := Activate(ctx, zaptest.NewLogger(t).Sugar(), testNamespace, opts, inner)
+			t.Cleanup(func() {
+				cancel()
+				select {
+				case <-p.Stopped():
+				case <-time.After(30 * time.Second):
+					t.Error("mTLS server did not stop within 30s of ctx ending")
+				}
+			})
+
+			if p.Settings.Active != tc.wantActive {
+				t.Fatalf("Active = %v, want %v (settings %+v)", p.Settings.Active, tc.wantActive, p.Settings)
+			}
+			req := httptest.NewRequest(http.MethodGet, "http://fn/", nil)
+			req.RemoteAddr = "10.0.0.9:5000"
+			rec := httptest.NewRecorder()
+			p.Handler.ServeHTTP(rec, req)
+			if rec.Code != tc.wantPlainRemote {
+				t.Errorf("plaintext from 10.0.0.9: status %d, want %d", rec.Code, tc.wantPlainRemote)
+			}
+			if !tc.wantActive {
+				if p.MTLSAddr() != nil {
+					t.Errorf("MTLSAddr = %v, want no mTLS server", p.MTLSAddr())
+				}
+				return
+			}
+			client := clientFor(t, ca, ca, identity.NewID("cluster.local", "team-a", "ssm-proxy"))
+			code, body, err := get(t, client, "https://"+p.MTLSAddr().String()+"/")
+			if err != nil || code != http.StatusOK {
+				t.Fatalf("through the mTLS port: %d %q %v, want 200", code, body, err)
+			}
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }
