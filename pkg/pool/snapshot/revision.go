@@ -84,7 +84,9 @@ func ForRevision(o Options, c revision.Config) (Resources, error) {
 }
 
 // Knative puts these headers on every request for a revision (the
-// KIngress's split headers, kept by the activator when it forwards).
+// KIngress's split headers). Knative's activator strips them before it
+// forwards; SSM's activator hook puts them back on requests it sends to a
+// leased proxy.
 const (
 	revisionNamespaceHeader = "knative-serving-namespace"
 	revisionNameHeader      = "knative-serving-revision"

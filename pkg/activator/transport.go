@@ -1,0 +1,188 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package activator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+
+	"go.uber.org/zap"
+	knactivator "knative.dev/serving/pkg/activator"
+	activatorhandler "knative.dev/serving/pkg/activator/handler"
+)
+
+// attempt carries one request's dealings with the hook from Try, which
+// picks the destination, to Transport, which sees the outcome. Knative's
+// activation handler derives both the throttler's and the proxy's contexts
+// from the request's, so Handler puts it there.
+type attempt struct {
+	rev *revisionState
+	// coldStart is set while the revision's latest cold start awaits its
+	// first byte.
+	coldStart *coldStart
+	// lease is set when Try sent the request to a leased proxy.
+	lease *heldLease
+}
+
+type attemptKey struct{}
+
+func attemptFrom(ctx context.Context) *attempt {
+	a, _ := ctx.Value(attemptKey{}).(*attempt)
+	return a
+}
+
+// Handler wraps Knative's activation handler; it must run inside Knative's
+// context handler, which names the revision. Requests of a revision that has
+// nothing to do with the hook just now pass through untouched: giving a
+// request an attempt costs a copy of the request.
+func (h *Hook) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.needsAttempt(h.lookup(activatorhandler.RevIDFrom(r.Context()))) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), attemptKey{}, &attempt{})))
+	})
+}
+
+// needsAttempt reports whether a request of the revision may go through a
+// lease or mark a cold-start phase: unless SSM does not pool the revision,
+// its latest cold start has had its first byte, and the request cannot
+// start a new one.
+func (h *Hook) needsAttempt(st *revisionState) bool {
+	if st == nil || pooling(st.pooled.Load()) != poolingNo || st.leasing.Load() {
+		return true
+	}
+	if cs := st.coldStart.Load(); cs != nil && !cs.firstByteSeen() {
+		return true
+	}
+	// Within a resolution of the idle period, Try may find this request cold.
+	return h.now()-st.lastArrival.Load() > int64(h.opts.IdlePeriod)-arrivalResolution
+}
+
+// Transport wraps the transport Knative's activation handler proxies with.
+// A request Try sent to a leased proxy gets back the revision headers that
+// Knative's proxy strips (the pooled proxy routes on them), and falls back
+// to the stock throttler when the proxy cannot be reached or answers 421.
+func (h *Hook) Transport(next http.RoundTripper) http.RoundTripper {
+	return &leaseTransport{hook: h, next: next}
+}
+
+type leaseTransport struct {
+	hook *Hook
+	next http.RoundTripper
+}
+
+// maxReplayBytes bounds the request body kept for a fallback. A proxy that
+// refuses (421, connection refused) has read little or nothing of it.
+const maxReplayBytes = 64 << 10
+
+// RoundTrip implements http.RoundTripper.
+func (t *leaseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	a := attemptFrom(req.Context())
+	if a == nil || a.rev == nil {
+		return t.next.RoundTrip(req)
+	}
+	if a.lease != nil && req.URL.Host == a.lease.address {
+		return t.throughLease(req, a)
+	}
+	resp, err := t.next.RoundTrip(req)
+	if err == nil && a.coldStart != nil {
+		a.coldStart.firstByteVia(t.hook.opts.Clock.Now(), viaKnative)
+	}
+	return resp, err
+}
+
+func (t *leaseTransport) throughLease(req *http.Request, a *attempt) (*http.Response, error) {
+	out := req.Clone(req.Context())
+	out.Header.Set(knactivator.RevisionHeaderNamespace, a.rev.key.Namespace)
+	out.Header.Set(knactivator.RevisionHeaderName, a.rev.key.Name)
+	var body *replayBody
+	if req.Body != nil && req.Body != http.NoBody {
+		body = &replayBody{src: req.Body}
+		out.Body = body
+	}
+	resp, err := t.next.RoundTrip(out)
+	if err == nil && resp.StatusCode != http.StatusMisdirectedRequest {
+		if a.coldStart != nil {
+			a.coldStart.firstByteVia(t.hook.opts.Clock.Now(), viaLease)
+		}
+		return resp, nil
+	}
+	if err != nil && !isConnectionError(err) {
+		// The proxy may have passed the request on: sending it again could
+		// run the function twice.
+		return nil, err
+	}
+	t.hook.dropLease(a.rev, a.lease)
+	replay := req.Body
+	if body != nil {
+		var ok bool
+		if replay, ok = body.detach(); !ok {
+			return resp, err
+		}
+	}
+	if resp != nil {
+		// Read a little so the connection can be reused; a 421 is short.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		resp.Body.Close()
+	}
+	t.hook.opts.Logger.Debugw("Leased proxy refused a request; Knative's path serves it",
+		zap.String("revision", a.rev.key.String()), zap.String("address", a.lease.address), zap.Error(err))
+	return t.throughStock(req, replay, a)
+}
+
+// throughStock sends the request where the stock throttler says, as
+// Knative's handler would have, had Try not chosen the lease.
+func (t *leaseTransport) throughStock(req *http.Request, body io.ReadCloser, a *attempt) (*http.Response, error) {
+	var (
+		resp  *http.Response
+		rtErr error
+	)
+	err := t.hook.stock.Try(req.Context(), a.rev.key, func(dest string, _ bool) error {
+		out := req.Clone(req.Context())
+		out.URL.Host = dest
+		out.Body = body
+		resp, rtErr = t.next.RoundTrip(out)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("revision %s: after its leased proxy refused, Knative's path: %w", a.rev.key, err)
+	}
+	if rtErr == nil && a.coldStart != nil {
+		a.coldStart.firstByteVia(t.hook.opts.Clock.Now(), viaKnative)
+	}
+	return resp, rtErr
+}
+
+// isConnectionError reports whether the request never reached the proxy.
+func isConnectionError(err error) bool {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// Compile-time check that Hook fits where Knative's handler takes a
+// throttler.
+var _ activatorhandler.Throttler = (*Hook)(nil)
