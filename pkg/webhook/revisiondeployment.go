@@ -89,7 +89,10 @@ type deploymentPlan struct {
 // A bad annotation or a conflicting policy yields no patch and a warning:
 // the validation webhook is where SSM rejects objects, and this webhook
 // must never stand between Knative and its Deployments.
-func planRevisionDeployment(dep *appsv1.Deployment, d policy.Defaults) deploymentPlan {
+//
+// Removing the sidecar is switched on by config-ssm's sidecarless-revisions;
+// while it is off every governed revision keeps its sidecar.
+func planRevisionDeployment(dep *appsv1.Deployment, d policy.Defaults, sidecarlessOn bool) deploymentPlan {
 	if _, ok := dep.Labels[serving.RevisionLabelKey]; !ok {
 		return deploymentPlan{}
 	}
@@ -113,7 +116,7 @@ func planRevisionDeployment(dep *appsv1.Deployment, d policy.Defaults) deploymen
 	}
 
 	var plan deploymentPlan
-	if sidecarless(p) {
+	if sidecarlessOn && sidecarless(p) {
 		// The plugin in the pod cannot read config-ssm or ServerlessPolicies;
 		// stating the resolved mode on the pod keeps it from deciding "full"
 		// (no plaintext guard) for a pod that has no sidecar: no silent

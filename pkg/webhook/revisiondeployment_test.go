@@ -71,11 +71,16 @@ func withOtherVolumes(d *appsv1.Deployment) {
 	d.Spec.Template.Spec.Containers[1].VolumeMounts = []corev1.VolumeMount{{Name: "knative-token-volume", MountPath: "/var/run/secrets/tokens"}}
 }
 
-// newRevisionDeploymentAdmitter builds the controller with config-ssm data.
+// newRevisionDeploymentAdmitter builds the controller with config-ssm data;
+// sidecarless-revisions is on unless configSSM says otherwise.
 func newRevisionDeploymentAdmitter(t *testing.T, configSSM map[string]string) (context.Context, webhook.AdmissionController) {
 	t.Helper()
 	ctx := fakeWebhookContext(t)
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "config-ssm", Namespace: system.Namespace()}, Data: configSSM}
+	data := map[string]string{"sidecarless-revisions": "true"}
+	for k, v := range configSSM {
+		data[k] = v
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "config-ssm", Namespace: system.Namespace()}, Data: data}
 	ac, ok := NewRevisionDeploymentController(ctx, configmap.NewStaticWatcher(cm)).Reconciler.(webhook.AdmissionController)
 	if !ok {
 		t.Fatal("revision Deployment controller is not an AdmissionController")
@@ -155,6 +160,11 @@ func TestRevisionDeploymentAdmit(t *testing.T) {
 		op:        admissionv1.Create,
 		dep:       revisionDeployment(map[string]string{"ssm.dev/lifecycle": "auto"}, withKnativePodInfo),
 		wantPatch: `[` + switchOpsJSON + `]`,
+	}, {
+		name:      "with sidecarless-revisions off, a short-lived revision keeps its sidecar",
+		configSSM: map[string]string{"sidecarless-revisions": "false"},
+		op:        admissionv1.Create,
+		dep:       revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, withKnativePodInfo),
 	}, {
 		name: "an auto revision on the built-in defaults starts long-lived and is left alone",
 		op:   admissionv1.Create,

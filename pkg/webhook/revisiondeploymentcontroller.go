@@ -71,8 +71,9 @@ type revisionDeploymentController struct {
 	client                    kubernetes.Interface
 	mwhLister                 admissionlisters.MutatingWebhookConfigurationLister
 	secretLister              corelisters.SecretLister
-	// defaults returns the current config-ssm policy defaults.
-	defaults func() policy.Defaults
+	// config returns the current config-ssm policy defaults and whether
+	// sidecar-less revisions are switched on.
+	config func() (policy.Defaults, bool)
 }
 
 var (
@@ -115,11 +116,11 @@ func NewRevisionDeploymentController(ctx context.Context, cmw configmap.Watcher)
 		client:                    kubeclient.Get(ctx),
 		mwhLister:                 mwhInformer.Lister(),
 		secretLister:              secretInformer.Lister(),
-		defaults: func() policy.Defaults {
+		config: func() (policy.Defaults, bool) {
 			if cfg, ok := store.UntypedLoad(ingressconfig.SSMConfigName).(*ingressconfig.SSM); ok && cfg != nil {
-				return cfg.Policy
+				return cfg.Policy, cfg.SidecarlessRevisions
 			}
-			return policy.NewDefaults()
+			return policy.NewDefaults(), false
 		},
 	}
 
@@ -171,7 +172,8 @@ func (c *revisionDeploymentController) Admit(ctx context.Context, req *admission
 		allowed.Warnings = []string{fmt.Sprintf("SSM left Deployment %s/%s unchanged: decoding it: %v", req.Namespace, req.Name, err)}
 		return allowed
 	}
-	plan := planRevisionDeployment(&dep, c.defaults())
+	defaults, sidecarlessOn := c.config()
+	plan := planRevisionDeployment(&dep, defaults, sidecarlessOn)
 	allowed.Warnings = plan.warnings
 	patch, err := plan.encode()
 	if err != nil {

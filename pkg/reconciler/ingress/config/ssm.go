@@ -36,6 +36,11 @@ const (
 	ReadinessModeKey = "readiness-mode"
 	// XDSAddressKey is istiod's plaintext xDS address for readiness-mode xds.
 	XDSAddressKey = "xds-address"
+	// SidecarlessRevisionsKey switches on the Deployment webhook's removal of
+	// the Istio sidecar from short-lived revisions (lightweight mTLS through
+	// SSM's queue-proxy plugin). Off by default: it needs SSM's activator
+	// and queue-proxy images, and the routing through leased proxies.
+	SidecarlessRevisionsKey = "sidecarless-revisions"
 	// DefaultXDSAddress is where Istio's charts serve plaintext xDS.
 	DefaultXDSAddress = "istiod.istio-system.svc:15010"
 )
@@ -94,8 +99,24 @@ func ssmRules(ssm *SSM) []keyRule {
 		key:     XDSAddressKey,
 		allowed: "host:port, with a port from 1 to 65535",
 		parse:   parser.AsFunc(XDSAddressKey, &ssm.XDSAddress, parseXDSAddress),
+	}, {
+		key:     SidecarlessRevisionsKey,
+		allowed: `"true", "false"`,
+		parse:   parser.AsFunc(SidecarlessRevisionsKey, &ssm.SidecarlessRevisions, parseBool),
 	}}
 	return append(readiness, policyRules(&ssm.Policy)...)
+}
+
+// parseBool accepts exactly "true" and "false": a typo such as "yes" must
+// not silently mean one of them.
+func parseBool(raw string) (bool, error) {
+	switch raw {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", raw)
 }
 
 // NewSSMFromConfigMap parses config-ssm on its own: its gateway keys when it

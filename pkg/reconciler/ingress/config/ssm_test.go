@@ -78,6 +78,10 @@ func TestNewSSMFromConfigMapRejects(t *testing.T) {
 		data:    map[string]string{"readiness-mode": ""},
 		wantErr: []string{`"readiness-mode"`, `invalid value ""`, `allowed: "probe", "xds"`},
 	}, {
+		name:    "sidecarless-revisions is not a boolean",
+		data:    map[string]string{"sidecarless-revisions": "yes"},
+		wantErr: []string{`"sidecarless-revisions"`, `"yes"`, `allowed: "true", "false"`},
+	}, {
 		name:    "xds-address without a port",
 		data:    map[string]string{"xds-address": "istiod.istio-system.svc"},
 		wantErr: []string{`"xds-address"`, `"istiod.istio-system.svc"`, "allowed: host:port, with a port from 1 to 65535", "missing port"},
@@ -329,5 +333,17 @@ func TestNewSSMFromConfigMapAccepts(t *testing.T) {
 			s.Policy.ShortLived.MTLSMode = "full"
 			s.Policy.ShortLived.ProxyPool = "none"
 		},
+	}})
+}
+
+func TestSidecarlessRevisions(t *testing.T) {
+	t.Parallel()
+	runSSMCases(t, []ssmCase{{
+		name: "on",
+		data: map[string]string{"sidecarless-revisions": "true"},
+		want: func(s *SSM) { s.SidecarlessRevisions = true },
+	}, {
+		name: "off, as by default",
+		data: map[string]string{"sidecarless-revisions": "false"},
 	}})
 }

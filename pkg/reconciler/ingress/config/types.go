@@ -73,6 +73,9 @@ type SSM struct {
 	// XDSAddress is istiod's plaintext xDS gRPC address (host:port), read
 	// when Readiness is ReadinessXDS.
 	XDSAddress string
+	// SidecarlessRevisions lets the Deployment webhook remove the Istio
+	// sidecar from revisions whose policy is lightweight mTLS.
+	SidecarlessRevisions bool
 	// Policy holds the lifecycle defaults.
 	Policy policy.Defaults
 }
