@@ -56,6 +56,7 @@ func main() {
 	ctx := filteredfactory.WithSelectors(signals.NewContext(),
 		ingress.SecretLabelSelector,
 		certificates.SecretLabelSelector,
+		certificates.RevisionDeploymentSelector,
 		proxypool.ObjectLabelSelector,
 	)
 	// The autoscaler hook's history feeds two consumers: observed execution
@@ -66,6 +67,7 @@ func main() {
 		ingress.NewControllerWithObservations(history),
 		serverlesspolicy.NewController,
 		certificates.NewController,
+		certificates.NewWorkloadController,
 		lifecycle.NewController(history),
 		proxyPoolController(history),
 	)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	"github.com/serverless-mesh/ssm/pkg/policy"
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 )
 
 // What the revision-Deployment webhook writes into a pod template.
@@ -128,6 +129,7 @@ func planRevisionDeployment(dep *appsv1.Deployment, d policy.Defaults, sidecarle
 		})
 		podInfo, warning := ensurePodInfo(&tmpl.Spec)
 		plan.ops = append(plan.ops, podInfo...)
+		plan.ops = append(plan.ops, ensureWorkloadIdentity(&tmpl.Spec, podInfo)...)
 		if warning != "" {
 			plan.warnings = append(plan.warnings, fmt.Sprintf("Deployment %s: %s", name, warning))
 		}
@@ -238,6 +240,66 @@ func ensurePodInfo(spec *corev1.PodSpec) ([]patchOp, string) {
 			spec.Containers[qp].VolumeMounts == nil, mount))
 	}
 	return ops, ""
+}
+
+// IdentityVolumeName is the volume of the workload certificate Secret.
+const IdentityVolumeName = "ssm-identity"
+
+// ensureWorkloadIdentity mounts the ServiceAccount's workload certificate
+// (identity.WorkloadSecretName, issued by the controller) into queue-proxy
+// at identity.WorkloadMountPath. The Secret is optional: a pod that starts
+// before it exists runs a plugin with no certificate, which refuses every
+// mTLS peer (fails closed) until the kubelet projects the Secret.
+// earlier are the operations already planned, which may have created the
+// volume lists this appends to.
+func ensureWorkloadIdentity(spec *corev1.PodSpec, earlier []patchOp) []patchOp {
+	qp := -1
+	for i := range spec.Containers {
+		if spec.Containers[i].Name == QueueProxyContainerName {
+			qp = i
+		}
+	}
+	if qp < 0 {
+		return nil
+	}
+	sa := spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	created := func(path string) bool {
+		for _, op := range earlier {
+			if op.Path == path {
+				return true
+			}
+		}
+		return false
+	}
+	var ops []patchOp
+	hasVolume := false
+	for _, v := range spec.Volumes {
+		hasVolume = hasVolume || v.Name == IdentityVolumeName
+	}
+	if !hasVolume {
+		const path = "/spec/template/spec/volumes"
+		optional := true
+		ops = append(ops, appendOp(path, spec.Volumes == nil && !created(path), corev1.Volume{
+			Name: IdentityVolumeName,
+			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+				SecretName: identity.WorkloadSecretName(sa),
+				Optional:   &optional,
+			}},
+		}))
+	}
+	hasMount := false
+	for _, m := range spec.Containers[qp].VolumeMounts {
+		hasMount = hasMount || m.MountPath == identity.WorkloadMountPath
+	}
+	if !hasMount {
+		path := fmt.Sprintf("/spec/template/spec/containers/%d/volumeMounts", qp)
+		ops = append(ops, appendOp(path, spec.Containers[qp].VolumeMounts == nil && !created(path),
+			corev1.VolumeMount{Name: IdentityVolumeName, MountPath: identity.WorkloadMountPath, ReadOnly: true}))
+	}
+	return ops
 }
 
 // appendOp appends item to the list at path, creating the list when it is

@@ -104,9 +104,14 @@ func deploymentRequest(t *testing.T, op admissionv1.Operation, d *appsv1.Deploym
 }
 
 const (
-	podInfoVolumeJSON = `{"name":"pod-info","downwardAPI":{"items":[{"path":"annotations","fieldRef":{"fieldPath":"metadata.annotations"}}]}}`
-	podInfoMountJSON  = `{"name":"pod-info","readOnly":true,"mountPath":"/etc/podinfo"}`
-	switchOpsJSON     = `{"op":"add","path":"/spec/template/metadata/annotations/qpoption.knative.dev~1ssm-activate","value":"enable"},` +
+	podInfoVolumeJSON  = `{"name":"pod-info","downwardAPI":{"items":[{"path":"annotations","fieldRef":{"fieldPath":"metadata.annotations"}}]}}`
+	podInfoMountJSON   = `{"name":"pod-info","readOnly":true,"mountPath":"/etc/podinfo"}`
+	identityVolumeJSON = `{"name":"ssm-identity","secret":{"secretName":"ssm-workload-default","optional":true}}`
+	identityMountJSON  = `{"name":"ssm-identity","readOnly":true,"mountPath":"/var/run/ssm/identity"}`
+	// identityOpsJSON append the workload identity to lists that exist.
+	identityOpsJSON = `{"op":"add","path":"/spec/template/spec/volumes/-","value":` + identityVolumeJSON + `},` +
+		`{"op":"add","path":"/spec/template/spec/containers/1/volumeMounts/-","value":` + identityMountJSON + `}`
+	switchOpsJSON = `{"op":"add","path":"/spec/template/metadata/annotations/qpoption.knative.dev~1ssm-activate","value":"enable"},` +
 		`{"op":"add","path":"/spec/template/metadata/annotations/sidecar.istio.io~1inject","value":"false"},` +
 		`{"op":"add","path":"/spec/template/metadata/annotations/ssm.dev~1mtls-mode","value":"lightweight"}`
 )
@@ -126,7 +131,8 @@ func TestRevisionDeploymentAdmit(t *testing.T) {
 		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, nil),
 		wantPatch: `[` + switchOpsJSON + `,` +
 			`{"op":"add","path":"/spec/template/spec/volumes","value":[` + podInfoVolumeJSON + `]},` +
-			`{"op":"add","path":"/spec/template/spec/containers/1/volumeMounts","value":[` + podInfoMountJSON + `]}]`,
+			`{"op":"add","path":"/spec/template/spec/containers/1/volumeMounts","value":[` + podInfoMountJSON + `]},` +
+			identityOpsJSON + `]`,
 	}, {
 		name: "long-lived revision naming a pool with lightweight mTLS is patched; an inject true is overwritten",
 		op:   admissionv1.Update,
@@ -139,12 +145,13 @@ func TestRevisionDeploymentAdmit(t *testing.T) {
 			`{"op":"add","path":"/spec/template/metadata/annotations/qpoption.knative.dev~1ssm-activate","value":"enable"},` +
 			`{"op":"add","path":"/spec/template/metadata/annotations/sidecar.istio.io~1inject","value":"false"},` +
 			`{"op":"add","path":"/spec/template/spec/volumes/-","value":` + podInfoVolumeJSON + `},` +
-			`{"op":"add","path":"/spec/template/spec/containers/1/volumeMounts/-","value":` + podInfoMountJSON + `}]`,
+			`{"op":"add","path":"/spec/template/spec/containers/1/volumeMounts/-","value":` + podInfoMountJSON + `},` +
+			identityOpsJSON + `]`,
 	}, {
 		name:      "podinfo Knative already mounted is not added twice",
 		op:        admissionv1.Create,
 		dep:       revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, withKnativePodInfo),
-		wantPatch: `[` + switchOpsJSON + `]`,
+		wantPatch: `[` + switchOpsJSON + `,` + identityOpsJSON + `]`,
 	}, {
 		name: "short-lived revision without a queue-proxy container gets the annotations and a warning",
 		op:   admissionv1.Create,
@@ -159,7 +166,7 @@ func TestRevisionDeploymentAdmit(t *testing.T) {
 		configSSM: map[string]string{"auto-initial-lifecycle": "short-lived"},
 		op:        admissionv1.Create,
 		dep:       revisionDeployment(map[string]string{"ssm.dev/lifecycle": "auto"}, withKnativePodInfo),
-		wantPatch: `[` + switchOpsJSON + `]`,
+		wantPatch: `[` + switchOpsJSON + `,` + identityOpsJSON + `]`,
 	}, {
 		name:      "with sidecarless-revisions off, a short-lived revision keeps its sidecar",
 		configSSM: map[string]string{"sidecarless-revisions": "false"},
@@ -264,6 +271,11 @@ func admitAndApply(ctx context.Context, t *testing.T, ac webhook.AdmissionContro
 func TestRevisionDeploymentAdmitIsIdempotent(t *testing.T) {
 	t.Parallel()
 	readOnlyPodInfo := corev1.VolumeMount{Name: "pod-info", MountPath: "/etc/podinfo", ReadOnly: true}
+	optional := true
+	identityVolume := corev1.Volume{Name: "ssm-identity", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+		SecretName: "ssm-workload-default", Optional: &optional,
+	}}}
+	identityMount := corev1.VolumeMount{Name: "ssm-identity", MountPath: "/var/run/ssm/identity", ReadOnly: true}
 	tokenVolume := corev1.Volume{Name: "knative-token-volume", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
 	podInfo := corev1.Volume{Name: "pod-info", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
 		Items: []corev1.DownwardAPIVolumeFile{{Path: "annotations", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations"}}},
@@ -279,15 +291,15 @@ func TestRevisionDeploymentAdmitIsIdempotent(t *testing.T) {
 		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, nil),
 		wantAnnotations: map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/mtls-mode": "lightweight",
 			"sidecar.istio.io/inject": "false", "qpoption.knative.dev/ssm-activate": "enable"},
-		wantVolumes:  []corev1.Volume{podInfo},
-		wantQPMounts: []corev1.VolumeMount{readOnlyPodInfo},
+		wantVolumes:  []corev1.Volume{podInfo, identityVolume},
+		wantQPMounts: []corev1.VolumeMount{readOnlyPodInfo, identityMount},
 	}, {
 		name: "named pool with Knative's podinfo already mounted",
 		dep:  revisionDeployment(map[string]string{"ssm.dev/proxy-pool": "edge", "ssm.dev/mtls-mode": "lightweight"}, withKnativePodInfo),
 		wantAnnotations: map[string]string{"ssm.dev/proxy-pool": "edge", "ssm.dev/mtls-mode": "lightweight",
 			"sidecar.istio.io/inject": "false", "qpoption.knative.dev/ssm-activate": "enable"},
-		wantVolumes:  []corev1.Volume{tokenVolume, podInfo},
-		wantQPMounts: []corev1.VolumeMount{readOnlyPodInfo},
+		wantVolumes:  []corev1.Volume{tokenVolume, podInfo, identityVolume},
+		wantQPMounts: []corev1.VolumeMount{readOnlyPodInfo, identityMount},
 	}, {
 		name: "long-lived after an earlier sidecar-less mutation",
 		dep: revisionDeployment(map[string]string{"ssm.dev/lifecycle": "long-lived",

@@ -281,3 +281,15 @@ func specMismatch(cert *x509.Certificate, spec LeafSpec) string {
 	}
 	return ""
 }
+
+// WorkloadSecretName is the Secret, in a revision's namespace, holding the
+// workload certificate of its ServiceAccount that the queue-proxy plugin
+// presents on its mTLS port. The controller issues it; the Deployment
+// webhook mounts it.
+func WorkloadSecretName(serviceAccount string) string {
+	return "ssm-workload-" + serviceAccount
+}
+
+// WorkloadMountPath is where the queue-proxy plugin reads its certificate
+// (tls.crt, tls.key, ca.crt).
+const WorkloadMountPath = "/var/run/ssm/identity"

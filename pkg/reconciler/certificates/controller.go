@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	kubeclient "knative.dev/pkg/client/injection/kube/client"
+	deploymentfilteredinformer "knative.dev/pkg/client/injection/kube/informers/apps/v1/deployment/filtered"
 	secretfilteredinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/secret/filtered"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
@@ -94,4 +95,28 @@ func (r *Reconciler) manages(name string) bool {
 		}
 	}
 	return false
+}
+
+// RevisionDeploymentSelector selects Knative revision Deployments for the
+// filtered informer of the workload certificate controller.
+const RevisionDeploymentSelector = "serving.knative.dev/revision"
+
+// NewWorkloadController wires the workload certificate reconciler.
+func NewWorkloadController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
+	deploymentInformer := deploymentfilteredinformer.Get(ctx, RevisionDeploymentSelector)
+	secretInformer := secretfilteredinformer.Get(ctx, SecretLabelSelector)
+	r := &WorkloadReconciler{
+		kube:        kubeclient.Get(ctx),
+		deployments: deploymentInformer.Lister(),
+		secrets:     secretInformer.Lister(),
+		namespace:   system.Namespace(),
+		trustDomain: TrustDomain(),
+		clock:       clock.RealClock{},
+	}
+	impl := controller.NewContext(ctx, r, controller.ControllerOptions{
+		WorkQueueName: "WorkloadCertificates",
+		Logger:        logging.FromContext(ctx),
+	})
+	deploymentInformer.Informer().AddEventHandler(controller.HandleAll(impl.Enqueue))
+	return impl
 }

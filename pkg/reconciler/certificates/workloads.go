@@ -1,0 +1,90 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package certificates
+
+import (
+	"context"
+	"fmt"
+
+	apierrs "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/kubernetes"
+	appsv1listers "k8s.io/client-go/listers/apps/v1"
+	corev1listers "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+	"knative.dev/pkg/controller"
+	"knative.dev/pkg/logging"
+
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+)
+
+// WorkloadReconciler issues the workload certificate of every
+// ServiceAccount whose revision pods run the queue-proxy plugin (their
+// Deployment carries the plugin switch the webhook sets): the identity
+// pooled proxies and the activator verify on the plugin's mTLS port.
+type WorkloadReconciler struct {
+	kube        kubernetes.Interface
+	deployments appsv1listers.DeploymentLister
+	secrets     corev1listers.SecretLister
+	namespace   string // where SSM's CA lives
+	trustDomain string
+	clock       clock.PassiveClock
+}
+
+// Reconcile ensures the certificate of one revision Deployment's
+// ServiceAccount; a Deployment without the plugin switch needs none. The
+// Secret is shared by every revision of that ServiceAccount and is never
+// deleted here: another revision may still mount it.
+func (r *WorkloadReconciler) Reconcile(ctx context.Context, key string) error {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return fmt.Errorf("invalid key %q: %w", key, err)
+	}
+	dep, err := r.deployments.Deployments(ns).Get(name)
+	if apierrs.IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("getting Deployment %s: %w", key, err)
+	}
+	if dep.Spec.Template.Annotations[ssm.QueueProxyPluginAnnotationKey] != "enable" {
+		return nil
+	}
+	sa := dep.Spec.Template.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	now := r.clock.Now()
+	ca, err := identity.EnsureCA(ctx, r.kube, r.secrets, r.namespace, now)
+	if err != nil {
+		return fmt.Errorf("SSM's CA: %w", err)
+	}
+	spec := identity.LeafSpec{
+		ID:       identity.NewID(r.trustDomain, ns, sa),
+		DNSNames: []string{sa + "." + ns + ".svc"},
+		Server:   true,
+	}
+	secret := identity.WorkloadSecretName(sa)
+	changed, err := identity.EnsureLeaf(ctx, r.kube, r.secrets, ca, ns, secret, spec, now)
+	if err != nil {
+		return fmt.Errorf("workload certificate %s/%s for Deployment %s: %w", ns, secret, key, err)
+	}
+	if changed {
+		logging.FromContext(ctx).Infow("issued workload certificate", "secret", ns+"/"+secret, "identity", spec.ID.String())
+	}
+	return controller.NewRequeueAfter(RecheckPeriod)
+}
