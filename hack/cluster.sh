@@ -44,6 +44,15 @@
 #                    .21, kn-autoscaler .22, kn-activator .23), plus
 #                    kube-scheduler and KWOK in ssm-hub for the Revisions'
 #                    pods. Off by default.
+#   SSM_DATAPLANE=1  with SSM_KNATIVE=1: a running data plane. Pods labelled
+#                    ssm.dev/local-run=true are run for real by
+#                    test/podrunner (in ssm-hub): queue-proxy (cmd/queue)
+#                    and user container (test/function) as processes in a
+#                    network namespace pod-<uid[:8]> at an address from
+#                    10.244.1.0/24 (the bridge is 10.244.1.1 and ssm-hub
+#                    forwards); KWOK leaves those pods alone. Knative's
+#                    autoscaler windows are shortened (6 s) so that scale to
+#                    zero is quick. Off by default.
 
 set -o errexit
 set -o nounset
@@ -72,6 +81,10 @@ declare -A KNATIVE_IP=(
   [kn-activator]=10.200.0.23
 )
 KNATIVE="${SSM_KNATIVE:-0}"
+DATAPLANE="${SSM_DATAPLANE:-0}"
+# The running data plane's pod addresses (SSM_DATAPLANE=1); KWOK's fake pods
+# keep 10.244.0.0/24.
+POD_GW=10.244.1.1
 
 log() { echo "--- $(date +%T) $*" >&2; }
 die() { echo "cluster.sh: $*" >&2; exit 1; }
@@ -293,6 +306,9 @@ build_ssm() {
   log "building SSM's binaries"
   mkdir -p "${STATE}/bin"
   go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/controller ./cmd/webhook ./cmd/pool
+  if [[ "${KNATIVE}" == 1 && "${DATAPLANE}" == 1 ]]; then
+    go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/queue ./test/function ./test/podrunner
+  fi
 }
 
 start_ssm() {
@@ -368,6 +384,17 @@ start_knative() {
   kubectl_admin patch configmap config-domain -n knative-serving --type merge \
     -p '{"data":{"example.com":""}}' >/dev/null
   kubectl_admin apply -f "${REPO_ROOT}/hack/local/knative.yaml" -l ssm.dev/local-phase=before-webhook >/dev/null
+  local stages="${TOOLS}/kwok/stages.yaml"
+  if [[ "${DATAPLANE}" == 1 ]]; then
+    stages="${STATE}/kwok-stages.yaml"
+    write_dataplane_stages "${TOOLS}/kwok/stages.yaml" "${stages}"
+    # Scale to zero after ~12 s idle instead of ~90 s (6 s is the minimum
+    # stable window of knative.dev/serving v0.50.0's autoscaler config).
+    kubectl_admin patch configmap config-autoscaler -n knative-serving --type merge \
+      -p '{"data":{"stable-window":"6s","scale-to-zero-grace-period":"6s"}}' >/dev/null
+    in_hub ip addr add "${POD_GW}/24" dev br0
+    in_hub sysctl -qw net.ipv4.ip_forward=1
+  fi
 
   # Pods of Revisions: scheduled for real, run by KWOK on its fake node.
   start kube-scheduler "${HUB}" "${TOOLS}/bin/kube-scheduler" \
@@ -375,7 +402,7 @@ start_knative() {
     --authorization-kubeconfig "${STATE}/admin.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port 10259 --leader-elect=false
   start kwok "${HUB}" "${TOOLS}/bin/kwok" --kubeconfig "${STATE}/admin.kubeconfig" \
-    --config "${TOOLS}/kwok/stages.yaml" --manage-all-nodes=false \
+    --config "${stages}" --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --cidr 10.244.0.0/24 --node-ip "${HUB_IP}"
 
@@ -404,6 +431,71 @@ start_knative() {
   # The node lifecycle controller that would lift this taint once the node
   # is Ready does not run here (the fake node has no kubelet to watch).
   kubectl_admin taint node kwok-node-0 node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
+  if [[ "${DATAPLANE}" == 1 ]]; then
+    start_pod_runner
+  fi
+}
+
+# --- running data plane (SSM_DATAPLANE=1) ----------------------------------------
+
+# write_dataplane_stages IN OUT: KWOK's stages with every Pod stage skipping
+# the pods test/podrunner owns, so that it alone writes their status.
+write_dataplane_stages() {
+  awk '
+    /^---/ { pod = 0 }
+    /^    kind: Pod$/ { pod = 1 }
+    { print }
+    pod && /^    matchExpressions:$/ {
+      print "    - key: '"'"'.metadata.labels.\"ssm.dev/local-run\"'"'"'"
+      print "      operator: '"'"'DoesNotExist'"'"'"
+    }' "$1" > "$2"
+  [[ "$(grep -c 'ssm.dev/local-run' "$2")" -ge 1 ]] || die "KWOK stages: no Pod stage found in $1"
+}
+
+start_pod_runner() {
+  mkdir -p "${STATE}/pods"
+  # Knative's autoscaler probes a revision's public Service by name and
+  # ClusterIP before scaling to zero: kube-proxy in ssm-hub (where every
+  # namespace routes through) makes ClusterIPs work, masquerading so that
+  # replies come back through it; the runner adds Service names to the
+  # Knative components' hosts files.
+  start kube-proxy "${HUB}" "${TOOLS}/bin/kube-proxy" --kubeconfig "${STATE}/admin.kubeconfig" \
+    --proxy-mode nftables --masquerade-all --cluster-cidr 10.244.0.0/16 \
+    --hostname-override kwok-node-0 --conntrack-max-per-core 0 \
+    --healthz-bind-address 127.0.0.1:10256 --metrics-bind-address 127.0.0.1:10249
+  wait_for kube-proxy 30 in_hub curl -sf http://127.0.0.1:10256/healthz
+  start podrunner "${HUB}" "${STATE}/bin/podrunner" --kubeconfig "${STATE}/admin.kubeconfig" \
+    --node kwok-node-0 --pod-cidr 10.244.1.0/24 --bridge br0 --host-ip "${HUB_IP}" \
+    --queue-image ssm.local/queue --queue-bin "${STATE}/bin/queue" \
+    --function-bin "${STATE}/bin/function" --state-dir "${STATE}/pods" \
+    --hosts-netns "$(IFS=,; echo "${!KNATIVE_IP[*]}")"
+  wait_for podrunner 30 grep -q "podrunner: running" "${STATE}/logs/podrunner.log"
+}
+
+# stop_pod_runner: the runner stops its pods' processes (their own process
+# groups) and removes their namespaces itself; give it a bounded while.
+stop_pod_runner() {
+  local pid i
+  pid="$(cat "${STATE}/pids/podrunner" 2>/dev/null)" || return 0
+  kill -TERM "${pid}" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "${pid}" 2>/dev/null || return 0
+    sleep 0.1
+  done
+}
+
+# remove_pod_netns: whatever a runner left behind (killed, crashed): the
+# processes in pod-* namespaces, the namespaces and their hosts files.
+remove_pod_netns() {
+  local ns
+  for ns in $(ip netns list | awk '{print $1}' | grep -E '^pod-[0-9a-f]{8}$' || true); do
+    ip netns pids "${ns}" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+    ip netns delete "${ns}" 2>/dev/null || true
+  done
+  for ns in /etc/netns/pod-*; do
+    [[ "$(basename "${ns}")" =~ ^pod-[0-9a-f]{8}$ ]] || continue
+    rm -rf "${ns}"
+  done
 }
 
 node_ready() {
@@ -418,6 +510,7 @@ has_ca_bundle() {
 
 cmd_down() {
   local f
+  stop_pod_runner
   if [[ -d "${STATE}/pids" ]]; then
     for f in "${STATE}"/pids/*; do
       [[ -e "${f}" ]] || continue
@@ -430,6 +523,7 @@ cmd_down() {
       rm -f "${f}"
     done
   fi
+  remove_pod_netns
   remove_network
   rm -rf "${STATE}/etcd" "${STATE}/pki" "${STATE}"/*.kubeconfig
 }

@@ -37,7 +37,7 @@ mkdir -p "${STATE}/bin"
 go test -c -race -tags integration -o "${STATE}/bin/integration.test" ./test/integration/
 # The apiserver listens only inside the cluster's network namespace.
 set +o errexit
-./hack/cluster.sh exec env SSM_CLUSTER_DIR="${STATE}" SSM_KNATIVE="${SSM_KNATIVE:-0}" SSM_XDS_ADDRESS=10.200.0.1:15010 \
+./hack/cluster.sh exec env SSM_CLUSTER_DIR="${STATE}" SSM_KNATIVE="${SSM_KNATIVE:-0}" SSM_DATAPLANE="${SSM_DATAPLANE:-0}" SSM_XDS_ADDRESS=10.200.0.1:15010 \
   "${STATE}/bin/integration.test" -test.v -test.count=1 -test.timeout=20m 2>&1 \
   | tee "${STATE}/logs/integration.out"
 rc=${PIPESTATUS[0]}

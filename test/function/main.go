@@ -1,0 +1,87 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command function is the user container of the local cluster's running
+// data plane (hack/cluster.sh, SSM_DATAPLANE=1): test/podrunner starts it
+// for every container whose image is not the queue-proxy's. It is a test
+// fixture and never ships.
+//
+//	GET /            "hello from $K_REVISION"
+//	GET /sleep?d=D   sleeps D (at most 30s), then answers the same
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// maxSleep bounds /sleep so that a typo in a test cannot hold a pod forever.
+const maxSleep = 30 * time.Second
+
+func main() {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	revision := os.Getenv("K_REVISION")
+	greeting := "hello from " + revision
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, greeting)
+	})
+	mux.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
+		d, err := time.ParseDuration(r.URL.Query().Get("d"))
+		if err != nil || d < 0 {
+			http.Error(w, "d must be a duration such as 200ms", http.StatusBadRequest)
+			return
+		}
+		select {
+		case <-time.After(min(d, maxSleep)):
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprint(w, greeting)
+	})
+	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Printf("function %q serving on :%s", revision, port)
+
+	select {
+	case err := <-errc:
+		log.Fatalf("serving: %v", err)
+	case <-ctx.Done():
+	}
+	// Like a well-behaved user container: finish in-flight requests. The
+	// queue-proxy in front has already stopped sending new ones.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Printf("shutdown: %v", err)
+	}
+	log.Print("function stopped")
+}

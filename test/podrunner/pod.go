@@ -1,0 +1,204 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// start brings rp up: address, network namespace, volumes, containers, then
+// status Running; readiness follows from the probes. The caller holds rp.mu.
+func (r *Runner) start(ctx context.Context, rp *runningPod, pod *corev1.Pod) error {
+	ip, err := r.ips.allocate()
+	if err != nil {
+		return err
+	}
+	rp.ip = ip
+	if err := os.MkdirAll(rp.dir, 0o755); err != nil {
+		return fmt.Errorf("pod dir %s: %w", rp.dir, err)
+	}
+	if err := createNetns(rp.netns, r.cfg.Bridge, ip, r.ips.gateway(), r.cfg.PodCIDR.Bits(), pod.Name); err != nil {
+		return err
+	}
+	volumes, err := writeDownwardVolumes(rp.dir, pod)
+	if err != nil {
+		return err
+	}
+	for _, c := range pod.Spec.Containers {
+		bin := r.cfg.FunctionBin
+		if c.Image == r.cfg.QueueImage {
+			bin = r.cfg.QueueBin
+		}
+		var mounts []mount
+		for _, vm := range c.VolumeMounts {
+			if src, ok := volumes[vm.Name]; ok {
+				mounts = append(mounts, mount{source: src, target: vm.MountPath})
+			}
+		}
+		env := containerEnv(pod, &c, ip.String(), r.cfg.HostIP)
+		p, err := startProcess(c.Name, rp.netns, bin, env, mounts, filepath.Join(rp.dir, c.Name+".log"))
+		if err != nil {
+			return fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+		rp.procs = append(rp.procs, p)
+	}
+	log.Printf("pod %s/%s: started at %s in %s (logs %s)", pod.Namespace, pod.Name, ip, rp.netns, rp.dir)
+	if err := r.setRunning(ctx, pod, rp, nil); err != nil {
+		return err
+	}
+	probeCtx, cancel := context.WithTimeout(ctx, r.cfg.ReadyTimeout)
+	rp.cancel = cancel
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer cancel()
+		ready, err := waitReady(probeCtx, pod, ip.String())
+		if err != nil {
+			log.Printf("pod %s/%s: not ready: %v", pod.Namespace, pod.Name, err)
+			return
+		}
+		rp.mu.Lock()
+		defer rp.mu.Unlock()
+		if rp.stopped {
+			return
+		}
+		if err := r.setRunning(ctx, pod, rp, ready); err != nil {
+			log.Printf("pod %s/%s: %v", pod.Namespace, pod.Name, err)
+			return
+		}
+		log.Printf("pod %s/%s: ready", pod.Namespace, pod.Name)
+	}()
+	return nil
+}
+
+// containerEnv is c's environment as the kubelet would give it: the spec's
+// values with fieldRef and resourceFieldRef resolved, plus a PATH for the
+// tools (ip, unshare, sh) that start it.
+func containerEnv(pod *corev1.Pod, c *corev1.Container, podIP, hostIP string) []string {
+	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=" + pod.Name}
+	for _, e := range c.Env {
+		v := e.Value
+		switch {
+		case e.ValueFrom == nil:
+		case e.ValueFrom.FieldRef != nil:
+			switch e.ValueFrom.FieldRef.FieldPath {
+			case "metadata.name":
+				v = pod.Name
+			case "metadata.namespace":
+				v = pod.Namespace
+			case "metadata.uid":
+				v = string(pod.UID)
+			case "spec.serviceAccountName":
+				v = pod.Spec.ServiceAccountName
+			case "spec.nodeName":
+				v = pod.Spec.NodeName
+			case "status.podIP", "status.podIPs":
+				v = podIP
+			case "status.hostIP", "status.hostIPs":
+				v = hostIP
+			default:
+				log.Printf("pod %s/%s: container %s: env %s: fieldRef %s not supported; left empty",
+					pod.Namespace, pod.Name, c.Name, e.Name, e.ValueFrom.FieldRef.FieldPath)
+			}
+		case e.ValueFrom.ResourceFieldRef != nil:
+			v = resourceValue(c, e.ValueFrom.ResourceFieldRef.Resource)
+		default:
+			log.Printf("pod %s/%s: container %s: env %s: only fieldRef and resourceFieldRef are supported; left empty",
+				pod.Namespace, pod.Name, c.Name, e.Name)
+		}
+		env = append(env, e.Name+"="+v)
+	}
+	return env
+}
+
+// resourceValue is a resourceFieldRef's value with divisor 1: the limit if
+// set, else the request, else the node's (made-up) capacity: 2 CPUs, 4 GiB.
+func resourceValue(c *corev1.Container, resource string) string {
+	name := corev1.ResourceName(strings.TrimPrefix(strings.TrimPrefix(resource, "limits."), "requests."))
+	q, ok := c.Resources.Limits[name]
+	if !ok || strings.HasPrefix(resource, "requests.") {
+		q, ok = c.Resources.Requests[name]
+	}
+	if ok {
+		if name == corev1.ResourceCPU {
+			return strconv.FormatInt(q.MilliValue()/1000+min(1, q.MilliValue()%1000), 10)
+		}
+		return strconv.FormatInt(q.Value(), 10)
+	}
+	if name == corev1.ResourceCPU {
+		return "2"
+	}
+	return strconv.FormatInt(4<<30, 10)
+}
+
+// writeDownwardVolumes writes the pod's downwardAPI volumes (labels and
+// annotations, in the kubelet's key="value" format) under dir and returns
+// volume name → directory.
+func writeDownwardVolumes(dir string, pod *corev1.Pod) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range pod.Spec.Volumes {
+		if v.DownwardAPI == nil {
+			continue
+		}
+		vdir := filepath.Join(dir, "volumes", v.Name)
+		if err := os.MkdirAll(vdir, 0o755); err != nil {
+			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
+		}
+		for _, item := range v.DownwardAPI.Items {
+			if item.FieldRef == nil {
+				continue
+			}
+			var m map[string]string
+			switch item.FieldRef.FieldPath {
+			case "metadata.annotations":
+				m = pod.Annotations
+			case "metadata.labels":
+				m = pod.Labels
+			default:
+				continue
+			}
+			if err := os.WriteFile(filepath.Join(vdir, item.Path), []byte(formatMap(m)), 0o644); err != nil {
+				return nil, fmt.Errorf("volume %s: %w", v.Name, err)
+			}
+		}
+		out[v.Name] = vdir
+	}
+	return out, nil
+}
+
+// formatMap is the kubelet's downward API format: sorted key="value" lines.
+func formatMap(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%q\n", k, m[k])
+	}
+	return b.String()
+}
