@@ -20,6 +20,9 @@
 #   FUZZTIME=10s       time per fuzz target (0 skips fuzzing)
 #   SKIP_CODEGEN=1     skip the generated-code drift check
 #   SSM_KNATIVE=0      integration without Knative Serving's controllers (no L3)
+#   SSM_DATAPLANE=0    integration without the local data plane (pods that
+#                      really run: test/podrunner, kube-proxy); on by default
+#                      with Knative
 #   SKIP_INTEGRATION=1 skip test/integration on the local real control plane
 #                      (hack/integration.sh: builds the control plane's tools
 #                      once, ~30 min cold on 2 cores, then ~1 min a run)
@@ -97,7 +100,7 @@ elif [[ "$(id -u)" != 0 ]]; then
   echo "=== integration tests skipped: the local control plane needs root (network namespaces)"
 else
   echo "=== integration tests on the local real control plane (L1, L2, L3)"
-  SSM_KNATIVE="${SSM_KNATIVE:-1}" ./hack/integration.sh
+  SSM_KNATIVE="${SSM_KNATIVE:-1}" SSM_DATAPLANE="${SSM_DATAPLANE:-${SSM_KNATIVE:-1}}" ./hack/integration.sh
 fi
 
 echo "=== all tests passed"
