@@ -307,7 +307,7 @@ build_ssm() {
   mkdir -p "${STATE}/bin"
   go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/controller ./cmd/webhook ./cmd/pool
   if [[ "${KNATIVE}" == 1 && "${DATAPLANE}" == 1 ]]; then
-    go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/queue ./test/function ./test/podrunner
+    go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/queue ./cmd/activator ./test/function ./test/podrunner
   fi
 }
 
@@ -392,6 +392,9 @@ start_knative() {
     # stable window of knative.dev/serving v0.50.0's autoscaler config).
     kubectl_admin patch configmap config-autoscaler -n knative-serving --type merge \
       -p '{"data":{"stable-window":"6s","scale-to-zero-grace-period":"6s"}}' >/dev/null
+    # SSM revisions run sidecar-less, their queue-proxy terminating mTLS.
+    kubectl_admin patch configmap config-ssm -n knative-serving --type merge \
+      -p '{"data":{"sidecarless-revisions":"true"}}' >/dev/null
     in_hub ip addr add "${POD_GW}/24" dev br0
     in_hub sysctl -qw net.ipv4.ip_forward=1
   fi
@@ -418,10 +421,18 @@ start_knative() {
   wait_for kn-webhook 60 has_ca_bundle mutatingwebhookconfiguration webhook.serving.knative.dev
   wait_for kn-webhook 60 has_ca_bundle validatingwebhookconfiguration config.webhook.serving.knative.dev
 
-  local c
+  local c bin extra
   for c in autoscaler activator controller; do
-    start "kn-${c}" "kn-${c}" "${env[@]}" POD_NAME="kn-${c}" POD_IP="${KNATIVE_IP[kn-${c}]}" \
-      "${TOOLS}/bin/knative-${c}" --kubeconfig "${kc}"
+    bin="${TOOLS}/bin/knative-${c}"
+    extra=()
+    if [[ "${c}" == activator && "${DATAPLANE}" == 1 ]]; then
+      # With a running data plane the activator is SSM's (cmd/activator):
+      # Knative's, plus the lease hook and mTLS to sidecar-less pods.
+      bin="${STATE}/bin/activator"
+      extra=(SSM_IDENTITY_DIR="$(activator_identity)" SSM_POOL_ADDRESS="${COMPONENT_IP[ssm-pool]}:18000")
+    fi
+    start "kn-${c}" "kn-${c}" "${env[@]}" POD_NAME="kn-${c}" POD_IP="${KNATIVE_IP[kn-${c}]}" "${extra[@]}" \
+      "${bin}" --kubeconfig "${kc}"
   done
   wait_for kn-autoscaler 60 in_hub curl -s -o /dev/null "http://${KNATIVE_IP[kn-autoscaler]}:8080/"
   wait_for kn-activator 60 in_hub curl -s -o /dev/null "http://${KNATIVE_IP[kn-activator]}:8012/"
@@ -450,6 +461,18 @@ write_dataplane_stages() {
       print "      operator: '"'"'DoesNotExist'"'"'"
     }' "$1" > "$2"
   [[ "$(grep -c 'ssm.dev/local-run' "$2")" -ge 1 ]] || die "KWOK stages: no Pod stage found in $1"
+}
+
+# activator_identity: the activator's certificate (Secret ssm-activator-tls,
+# issued by the controller) as files, where a pod would mount it.
+activator_identity() {
+  local dir="${STATE}/activator-identity" key
+  mkdir -p "${dir}"
+  wait_for ssm-controller 60 kubectl_admin get secret ssm-activator-tls -n knative-serving
+  for key in tls.crt tls.key ca.crt; do
+    kubectl_admin get secret ssm-activator-tls -n knative-serving -o "jsonpath={.data.${key//./\\.}}" | base64 -d > "${dir}/${key}"
+  done
+  echo "${dir}"
 }
 
 start_pod_runner() {

@@ -23,10 +23,12 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
 	"knative.dev/pkg/system"
 	revisioninformer "knative.dev/serving/pkg/client/injection/informers/serving/v1/revision"
 
 	"github.com/serverless-mesh/ssm/pkg/activator"
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 )
 
@@ -38,6 +40,8 @@ type proxyPath struct {
 	transport http.RoundTripper
 	wrap      func(http.Handler) http.Handler
 	close     func()
+	// ssmConfig observes config-ssm; nil when nothing reads it.
+	ssmConfig func(*corev1.ConfigMap)
 }
 
 func stockPath(throttler activator.Throttler, transport http.RoundTripper) proxyPath {
@@ -53,7 +57,9 @@ func stockPath(throttler activator.Throttler, transport http.RoundTripper) proxy
 // with one log line saying why, when the hook cannot work: without the
 // activator's identity there is no talking to ssm-pool, and with Knative's
 // system-internal-tls the handler would send leased requests to the HTTPS
-// port of the proxy's address, where no proxy listens.
+// port of the proxy's address, where no proxy listens. Without the hook the
+// pods of sidecar-less revisions refuse the activator's plaintext: they
+// fail closed, and only leased proxies (if any) reach them.
 func withLeaseHook(ctx context.Context, logger *zap.SugaredLogger, s settings, stock proxyPath,
 	internalTLS bool, mp metric.MeterProvider, tp trace.TracerProvider,
 ) proxyPath {
@@ -70,6 +76,8 @@ func withLeaseHook(ctx context.Context, logger *zap.SugaredLogger, s settings, s
 	opts := s.hookOptions()
 	opts.MeterProvider, opts.TracerProvider = mp, tp
 	opts.Logger = logger.Named("ssm")
+	// DialPool has just read this identity; rotations reach both clients.
+	opts.Identity = identity.NewFileSource(s.SSMIdentityDir)
 	hook, err := activator.New(stock.throttler, leaseapi.NewLeasesClient(conn),
 		revisioninformer.Get(ctx).Lister(), opts)
 	if err != nil {
@@ -87,5 +95,6 @@ func withLeaseHook(ctx context.Context, logger *zap.SugaredLogger, s settings, s
 			hook.Close()
 			conn.Close()
 		},
+		ssmConfig: hook.UpdateFromConfigMap,
 	}
 }

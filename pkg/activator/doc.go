@@ -20,4 +20,6 @@ limitations under the License.
 // once it is held, and falls back to Knative's own path whenever the pool is
 // down, slow, exhausted or the proxy refuses. It also times the phases of
 // every cold start (arrival, lease granted, first pod ready, first byte).
+// Requests for sidecar-less revisions, whose pods take only mTLS, go to the
+// pod's queue-proxy mTLS port with the activator's identity.
 package activator

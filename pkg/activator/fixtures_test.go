@@ -163,7 +163,9 @@ func downPoolAddress(t *testing.T) string {
 // or, when gate is set, once gate is closed (the pod becoming ready).
 type fakeStock struct {
 	dest string
-	gate chan struct{}
+	// clusterIP is what the throttler says of dest.
+	clusterIP bool
+	gate      chan struct{}
 
 	mu    sync.Mutex
 	calls []types.NamespacedName
@@ -180,7 +182,7 @@ func (f *fakeStock) Try(ctx context.Context, revID types.NamespacedName, fn func
 			return ctx.Err()
 		}
 	}
-	return fn(f.dest, false)
+	return fn(f.dest, f.clusterIP)
 }
 
 func (f *fakeStock) tries() int {

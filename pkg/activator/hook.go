@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -31,6 +32,8 @@ import (
 	"k8s.io/utils/clock"
 	servinglisters "knative.dev/serving/pkg/client/listers/serving/v1"
 
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 )
 
@@ -57,6 +60,9 @@ const (
 	// so the hook stops using a proxy before the pool can re-lease it; a
 	// proxy re-leased anyway answers 421 and the request falls back.
 	DefaultLeaseTTL = 4*time.Minute + 30*time.Second
+	// DefaultTrustDomain is Kubernetes' and Istio's default trust domain,
+	// as the queue-proxy plugin assumes.
+	DefaultTrustDomain = "cluster.local"
 )
 
 // Options configure a Hook. Zero fields take the defaults above.
@@ -72,6 +78,16 @@ type Options struct {
 	MeterProvider  metric.MeterProvider
 	TracerProvider trace.TracerProvider
 	Logger         *zap.SugaredLogger
+
+	// Identity is the activator's certificate and trust bundle, presented
+	// to the pods of sidecar-less revisions. Nil means requests to those
+	// pods stay plaintext, and the pods refuse them (they fail closed).
+	Identity identity.CertSource
+	// TrustDomain of the pods' SPIFFE IDs; empty means DefaultTrustDomain.
+	TrustDomain string
+	// MTLSPort is where a sidecar-less pod's queue-proxy takes mTLS; zero
+	// means ssm.QueueProxyMTLSPort. Only tests set it.
+	MTLSPort int
 }
 
 func (o Options) withDefaults() Options {
@@ -86,6 +102,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.TrustDomain == "" {
+		o.TrustDomain = DefaultTrustDomain
+	}
+	if o.MTLSPort <= 0 {
+		o.MTLSPort = ssm.QueueProxyMTLSPort
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
@@ -117,6 +139,12 @@ type Hook struct {
 	epoch time.Time
 
 	states sync.Map // types.NamespacedName → *revisionState
+
+	// ssmConfig is config-ssm's latest accepted content; nil (before the
+	// first) means sidecar-less revisions are off.
+	ssmConfig atomic.Pointer[sidecarlessConfig]
+	// podTransports reach sidecar-less pods over mTLS.
+	podTransports sync.Map // identity.ID → *podMTLS
 
 	// background bounds the goroutines the hook starts (Lease, Renew calls):
 	// Close cancels them and waits.
@@ -158,6 +186,7 @@ func (h *Hook) Close() {
 	h.mu.Unlock()
 	h.cancel()
 	h.inFlight.Wait()
+	h.closePodTransports()
 }
 
 // goBackground runs fn off the request path unless the hook is closed, and
@@ -200,6 +229,15 @@ func (h *Hook) Try(ctx context.Context, revID types.NamespacedName, fn func(dest
 		a.rev = st
 		if cs != nil && !cs.firstByteSeen() {
 			a.coldStart = cs
+		}
+		if a.podMTLS != nil {
+			// Transport upgrades only what the stock throttler chose, and
+			// must know whether that is a pod or the ClusterIP.
+			inner := fn
+			fn = func(dest string, isClusterIP bool) error {
+				a.dest, a.destIsClusterIP = dest, isClusterIP
+				return inner(dest, isClusterIP)
+			}
 		}
 	}
 	if l := st.lease.Load(); l != nil && a != nil && (cs == nil || cs.podReadySeen()) {

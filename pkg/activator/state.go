@@ -54,6 +54,11 @@ type revisionState struct {
 	lease atomic.Pointer[heldLease]
 	// coldStart is the latest cold start, whose phases are still recorded.
 	coldStart atomic.Pointer[coldStart]
+	// sidecarless caches whether the revision's pods take only mTLS.
+	sidecarless atomic.Pointer[sidecarlessVerdict]
+	// clusterIPLogged is set once plaintext to the revision's ClusterIP has
+	// been logged (see Hook.Transport).
+	clusterIPLogged atomic.Bool
 }
 
 // arrive records a request at now and reports whether it starts a cold

@@ -41,6 +41,11 @@ type attempt struct {
 	coldStart *coldStart
 	// lease is set when Try sent the request to a leased proxy.
 	lease *heldLease
+	// podMTLS is set when the revision is sidecar-less: its pods take only
+	// mTLS. dest and destIsClusterIP are then what the stock throttler chose.
+	podMTLS         *podMTLS
+	dest            string
+	destIsClusterIP bool
 }
 
 type attemptKey struct{}
@@ -56,11 +61,14 @@ func attemptFrom(ctx context.Context) *attempt {
 // request an attempt costs a copy of the request.
 func (h *Hook) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.needsAttempt(h.lookup(activatorhandler.RevIDFrom(r.Context()))) {
+		revID := activatorhandler.RevIDFrom(r.Context())
+		st := h.lookup(revID)
+		target := h.podMTLSFor(r.Context(), revID, st)
+		if target == nil && !h.needsAttempt(st) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), attemptKey{}, &attempt{})))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), attemptKey{}, &attempt{podMTLS: target})))
 	})
 }
 
@@ -83,6 +91,13 @@ func (h *Hook) needsAttempt(st *revisionState) bool {
 // A request Try sent to a leased proxy gets back the revision headers that
 // Knative's proxy strips (the pooled proxy routes on them), and falls back
 // to the stock throttler when the proxy cannot be reached or answers 421.
+// A request of a sidecar-less revision that the stock throttler sent to a
+// pod goes to the pod's mTLS port instead (see podMTLSFor); one it sent to
+// the revision's ClusterIP cannot be upgraded, since the hook cannot tell
+// which pod, and thus which port, kube-proxy picks: it is sent as is and the
+// pod refuses it. Knative sends to the ClusterIP only while it cannot
+// address pods (mesh mode, or before it learns the pods), so this is logged
+// once per revision.
 func (h *Hook) Transport(next http.RoundTripper) http.RoundTripper {
 	return &leaseTransport{hook: h, next: next}
 }
@@ -105,11 +120,32 @@ func (t *leaseTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if a.lease != nil && req.URL.Host == a.lease.address {
 		return t.throughLease(req, a)
 	}
-	resp, err := t.next.RoundTrip(req)
+	var (
+		resp *http.Response
+		err  error
+	)
+	if a.podMTLS != nil && req.URL.Host == a.dest {
+		resp, err = t.toRevisionPod(req, a, a.destIsClusterIP)
+	} else {
+		resp, err = t.next.RoundTrip(req)
+	}
 	if err == nil && a.coldStart != nil {
 		a.coldStart.firstByteVia(t.hook.opts.Clock.Now(), viaKnative)
 	}
 	return resp, err
+}
+
+// toRevisionPod sends req where the stock throttler chose for a
+// sidecar-less revision: over mTLS when that is a pod.
+func (t *leaseTransport) toRevisionPod(req *http.Request, a *attempt, isClusterIP bool) (*http.Response, error) {
+	if !isClusterIP {
+		return t.viaPodMTLS(req, a.podMTLS)
+	}
+	if a.rev.clusterIPLogged.CompareAndSwap(false, true) {
+		t.hook.opts.Logger.Warnw("Sending plaintext to the ClusterIP of a sidecar-less revision; its pods refuse it "+
+			"until Knative addresses them directly", zap.String("revision", a.rev.key.String()), zap.String("address", req.URL.Host))
+	}
+	return t.next.RoundTrip(req)
 }
 
 func (t *leaseTransport) throughLease(req *http.Request, a *attempt) (*http.Response, error) {
@@ -158,11 +194,15 @@ func (t *leaseTransport) throughStock(req *http.Request, body io.ReadCloser, a *
 		resp  *http.Response
 		rtErr error
 	)
-	err := t.hook.stock.Try(req.Context(), a.rev.key, func(dest string, _ bool) error {
+	err := t.hook.stock.Try(req.Context(), a.rev.key, func(dest string, isClusterIP bool) error {
 		out := req.Clone(req.Context())
 		out.URL.Host = dest
 		out.Body = body
-		resp, rtErr = t.next.RoundTrip(out)
+		if a.podMTLS != nil {
+			resp, rtErr = t.toRevisionPod(out, a, isClusterIP)
+		} else {
+			resp, rtErr = t.next.RoundTrip(out)
+		}
 		return nil
 	})
 	if err != nil {

@@ -117,7 +117,7 @@ func planRevisionDeployment(dep *appsv1.Deployment, d policy.Defaults, sidecarle
 	}
 
 	var plan deploymentPlan
-	if sidecarlessOn && sidecarless(p) {
+	if sidecarlessOn && policy.Sidecarless(p) {
 		// The plugin in the pod cannot read config-ssm or ServerlessPolicies;
 		// stating the resolved mode on the pod keeps it from deciding "full"
 		// (no plaintext guard) for a pod that has no sidecar: no silent
@@ -146,15 +146,6 @@ func planRevisionDeployment(dep *appsv1.Deployment, d policy.Defaults, sidecarle
 		plan.ops = append(plan.ops, patchOp{Op: "remove", Path: annotationPath(k)})
 	}
 	return plan
-}
-
-// sidecarless reports whether a revision with policy p runs without an
-// Istio sidecar: full mTLS needs the sidecar, and a long-lived revision
-// without a pooled proxy keeps it because nothing else would terminate mTLS
-// in front of it.
-func sidecarless(p policy.Policy) bool {
-	return p.MTLSMode == policy.MTLSLightweight &&
-		(p.Lifecycle == policy.LifecycleShortLived || (p.ProxyPool != "" && p.ProxyPool != policy.NoProxyPool))
 }
 
 // oneLine joins the lines of a multi-line error: an admission warning is

@@ -25,8 +25,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrs "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // start brings rp up: address, network namespace, volumes, containers, then
@@ -45,6 +48,9 @@ func (r *Runner) start(ctx context.Context, rp *runningPod, pod *corev1.Pod) err
 	}
 	volumes, err := writeDownwardVolumes(rp.dir, pod)
 	if err != nil {
+		return err
+	}
+	if err := r.writeSecretVolumes(ctx, rp.dir, pod, volumes); err != nil {
 		return err
 	}
 	for _, c := range pod.Spec.Containers {
@@ -187,6 +193,56 @@ func writeDownwardVolumes(dir string, pod *corev1.Pod) (map[string]string, error
 		out[v.Name] = vdir
 	}
 	return out, nil
+}
+
+// writeSecretVolumes writes the pod's Secret volumes under dir (one file
+// per key, as the kubelet projects them) and adds them to volumes. A
+// missing optional Secret is an empty directory, as the kubelet mounts it;
+// a missing required one fails the pod's start. The kubelet's later
+// refresh of a changed Secret is not imitated.
+func (r *Runner) writeSecretVolumes(ctx context.Context, dir string, pod *corev1.Pod, volumes map[string]string) error {
+	for _, v := range pod.Spec.Volumes {
+		if v.Secret == nil {
+			continue
+		}
+		vdir := filepath.Join(dir, "volumes", v.Name)
+		if err := os.MkdirAll(vdir, 0o755); err != nil {
+			return fmt.Errorf("volume %s: %w", v.Name, err)
+		}
+		secret, err := r.secretWhenIssued(ctx, pod.Namespace, v.Secret.SecretName)
+		switch {
+		case apierrs.IsNotFound(err) && v.Secret.Optional != nil && *v.Secret.Optional:
+		case err != nil:
+			return fmt.Errorf("volume %s: Secret %s/%s: %w", v.Name, pod.Namespace, v.Secret.SecretName, err)
+		default:
+			for k, data := range secret.Data {
+				if err := os.WriteFile(filepath.Join(vdir, k), data, 0o644); err != nil {
+					return fmt.Errorf("volume %s: %w", v.Name, err)
+				}
+			}
+		}
+		volumes[v.Name] = vdir
+	}
+	return nil
+}
+
+// secretWhenIssued reads a Secret, waiting a bounded while for one that
+// does not exist yet: a controller may issue it (SSM's workload
+// certificates) just after the pod was created, and the kubelet would
+// project it once it appears rather than never.
+func (r *Runner) secretWhenIssued(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := r.kc.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+		if !apierrs.IsNotFound(err) || time.Now().After(deadline) {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // formatMap is the kubelet's downward API format: sorted key="value" lines.

@@ -1,0 +1,236 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package activator
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	activatorhandler "knative.dev/serving/pkg/activator/handler"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+
+	"github.com/serverless-mesh/ssm/pkg/policy"
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	ingressconfig "github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
+)
+
+// A sidecar-less revision's pod has no Istio sidecar: its queue-proxy
+// plugin refuses plaintext from outside the pod and accepts only mTLS on
+// its own port, from pooled proxies and the activator. Knative's activator
+// would send plaintext to the pod's port 8012 and be refused, so the hook
+// sends those requests to the plugin's mTLS port with the activator's
+// identity instead. Which revisions are sidecar-less is the webhook's rule
+// (policy.Sidecarless) over the same inputs: the revision's ssm.dev/*
+// annotations and config-ssm's defaults and sidecarless-revisions switch.
+
+// sidecarlessConfig is what the hook reads from config-ssm. Each accepted
+// ConfigMap is a new value, so a cached verdict can tell it is stale by
+// pointer comparison.
+type sidecarlessConfig struct {
+	defaults policy.Defaults
+	enabled  bool
+}
+
+// UpdateFromConfigMap takes config-ssm, for a ConfigMap watcher. A
+// ConfigMap that does not parse is logged and ignored: the last good one
+// stays in force, as the webhook that removed sidecars by it keeps doing.
+// An empty ConfigMap (the watcher's default when config-ssm is missing)
+// means the defaults, with sidecar-less revisions off.
+func (h *Hook) UpdateFromConfigMap(cm *corev1.ConfigMap) {
+	cfg, err := ingressconfig.NewSSMFromConfigMap(cm)
+	if err != nil {
+		h.opts.Logger.Errorw("Ignoring config-ssm; the last good one stays in force", zap.Error(err))
+		return
+	}
+	h.ssmConfig.Store(&sidecarlessConfig{defaults: cfg.Policy, enabled: cfg.SidecarlessRevisions})
+}
+
+// podMTLS is how the hook reaches the pods of the revisions whose
+// queue-proxy presents one identity.
+type podMTLS struct {
+	server    identity.ID
+	transport *http.Transport
+}
+
+// sidecarlessVerdict caches whether a revision is sidecar-less for one
+// resourceVersion of it and one config-ssm.
+type sidecarlessVerdict struct {
+	resourceVersion string
+	config          *sidecarlessConfig
+	// target is nil when the revision keeps its sidecar.
+	target *podMTLS
+}
+
+// podMTLSFor returns how to reach the pods of the request's revision over
+// mTLS, or nil when they take Knative's plaintext (the revision keeps its
+// sidecar, the switch is off, or the hook has no identity to present). It
+// reads the revision Knative's context handler put on ctx and caches the
+// verdict in st, so a request pays an atomic load and two comparisons.
+func (h *Hook) podMTLSFor(ctx context.Context, revID types.NamespacedName, st *revisionState) *podMTLS {
+	cfg := h.ssmConfig.Load()
+	if cfg == nil || !cfg.enabled || h.opts.Identity == nil {
+		return nil
+	}
+	rev := activatorhandler.RevisionFrom(ctx)
+	if rev == nil {
+		var err error
+		if rev, err = h.revisions.Revisions(revID.Namespace).Get(revID.Name); err != nil {
+			h.opts.Logger.Debugw("Revision not found; sending plaintext", zap.String("revision", revID.String()), zap.Error(err))
+			return nil
+		}
+	}
+	if st != nil {
+		if v := st.sidecarless.Load(); v != nil && v.config == cfg && v.resourceVersion == rev.ResourceVersion {
+			return v.target
+		}
+	}
+	target := h.resolvePodMTLS(rev, cfg)
+	if st != nil {
+		st.sidecarless.Store(&sidecarlessVerdict{resourceVersion: rev.ResourceVersion, config: cfg, target: target})
+	}
+	return target
+}
+
+// resolvePodMTLS applies the webhook's rule to rev. A revision whose
+// annotations do not parse or whose policy does not resolve was left
+// unchanged by the webhook, sidecar included, so it gets plaintext too.
+func (h *Hook) resolvePodMTLS(rev *servingv1.Revision, cfg *sidecarlessConfig) *podMTLS {
+	if !policy.HasSSMAnnotations(rev.Annotations) {
+		return nil
+	}
+	overrides, ferr := policy.ParseAnnotations(rev.Annotations)
+	if ferr != nil {
+		return nil
+	}
+	p, err := policy.Resolve(policy.Input{Annotations: overrides, Defaults: cfg.defaults})
+	if err != nil || !policy.Sidecarless(p) {
+		return nil
+	}
+	sa := rev.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	return h.podTransport(identity.NewID(h.opts.TrustDomain, rev.Namespace, sa))
+}
+
+// podTransport returns the transport for pods presenting server, creating
+// it once. Each server identity has its own connection pool: a pooled
+// connection is verified once, and a pod IP reused by a pod of another
+// identity must not inherit a connection verified for the previous one.
+func (h *Hook) podTransport(server identity.ID) *podMTLS {
+	if v, ok := h.podTransports.Load(server); ok {
+		return v.(*podMTLS)
+	}
+	t := &podMTLS{server: server, transport: &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     podClientTLS(h.opts.Identity, server),
+		TLSHandshakeTimeout: 10 * time.Second,
+		MaxIdleConnsPerHost: 100,
+		IdleConnTimeout:     90 * time.Second,
+		// The plugin also offers h2; HTTP/1.1 keeps this transport simple
+		// and carries every request Knative's plaintext path carries over
+		// HTTP/1.1.
+		ForceAttemptHTTP2: false,
+	}}
+	v, loaded := h.podTransports.LoadOrStore(server, t)
+	if loaded {
+		t.transport.CloseIdleConnections()
+	}
+	return v.(*podMTLS)
+}
+
+// closePodTransports drops the idle connections to sidecar-less pods.
+func (h *Hook) closePodTransports() {
+	h.podTransports.Range(func(_, v any) bool {
+		v.(*podMTLS).transport.CloseIdleConnections()
+		return true
+	})
+}
+
+// podClientTLS presents source's certificate and accepts only a server
+// certificate that chains to source's bundle and carries exactly the
+// SPIFFE ID server. Both are read per handshake, so a rotated identity
+// applies to the next connection. Session resumption is off (no client
+// session cache): every connection verifies against the current bundle.
+func podClientTLS(source identity.CertSource, server identity.ID) *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS13,
+		NextProtos: []string{"http/1.1"},
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return source.Certificate()
+		},
+		// The pod is dialled by IP and identified by SPIFFE ID, not by name,
+		// and the bundle must be re-read per handshake: Go's verification
+		// is off and done instead in VerifyConnection.
+		InsecureSkipVerify: true, //nolint:gosec // verified in VerifyConnection
+		VerifyConnection: func(state tls.ConnectionState) error {
+			return verifyPodServer(source, server, state)
+		},
+	}
+}
+
+func verifyPodServer(source identity.CertSource, want identity.ID, state tls.ConnectionState) error {
+	if len(state.PeerCertificates) == 0 {
+		return fmt.Errorf("pod of %s presented no certificate", want)
+	}
+	bundle, err := source.Bundle()
+	if err != nil {
+		return fmt.Errorf("CA bundle to verify the pod of %s: %w", want, err)
+	}
+	leaf := state.PeerCertificates[0]
+	intermediates := x509.NewCertPool()
+	for _, c := range state.PeerCertificates[1:] {
+		intermediates.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{
+		Roots:         bundle,
+		Intermediates: intermediates,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}); err != nil {
+		return fmt.Errorf("pod certificate, want %s: %w", want, err)
+	}
+	if len(leaf.URIs) != 1 || leaf.URIs[0].String() != want.String() {
+		return fmt.Errorf("pod certificate carries URI SANs %v, want exactly %s", leaf.URIs, want)
+	}
+	return nil
+}
+
+// viaPodMTLS sends req, addressed to a pod's plaintext port, to the same
+// pod's mTLS port instead. req is not modified.
+func (t *leaseTransport) viaPodMTLS(req *http.Request, target *podMTLS) (*http.Response, error) {
+	host, _, err := net.SplitHostPort(req.URL.Host)
+	if err != nil {
+		return nil, fmt.Errorf("pod destination %q of a sidecar-less revision: %w", req.URL.Host, err)
+	}
+	out := req.Clone(req.Context())
+	out.URL.Scheme = "https"
+	out.URL.Host = net.JoinHostPort(host, strconv.Itoa(t.hook.opts.MTLSPort))
+	resp, err := target.transport.RoundTrip(out)
+	if err != nil {
+		return nil, fmt.Errorf("mTLS to pod %s as %s: %w", out.URL.Host, target.server, err)
+	}
+	return resp, nil
+}

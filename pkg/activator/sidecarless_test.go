@@ -1,0 +1,384 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package activator
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	_ "knative.dev/pkg/system/testing" // config-ssm's default gateways name the system namespace
+	activatorhandler "knative.dev/serving/pkg/activator/handler"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+)
+
+const activatorID = "spiffe://cluster.local/ns/knative-serving/sa/activator"
+
+// testPKI is a CA with the activator's identity written as its mounted
+// Secret would be.
+type testPKI struct {
+	ca          *identity.CA
+	activatorID string
+	source      identity.CertSource
+}
+
+func newTestPKI(t *testing.T) testPKI {
+	t.Helper()
+	now := time.Now()
+	ca, err := identity.NewCA(now, time.Hour)
+	if err != nil {
+		t.Fatalf("NewCA: %v", err)
+	}
+	certPEM, keyPEM, err := ca.Issue(now, identity.LeafSpec{
+		ID: identity.NewID("cluster.local", "knative-serving", "activator"), Client: true})
+	if err != nil {
+		t.Fatalf("Issue(activator): %v", err)
+	}
+	caPEM, _ := ca.PEM()
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{identity.TLSCertKey: certPEM, identity.TLSKeyKey: keyPEM, identity.CACertKey: caPEM} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatalf("writing %s: %v", name, err)
+		}
+	}
+	return testPKI{ca: ca, source: identity.NewFileSource(dir)}
+}
+
+// podServers stand in for a sidecar-less pod: the plugin's mTLS port,
+// which records the client's SPIFFE ID, and the plaintext port 8012 the
+// plugin would refuse (here it answers, so a test sees what reached it).
+type podServers struct {
+	mtls, plain         *httptest.Server
+	mtlsHits, plainHits atomic.Int32
+	peer                atomic.Value // string
+}
+
+func newPodServers(t *testing.T, pki testPKI, serverSA string) *podServers {
+	t.Helper()
+	now := time.Now()
+	certPEM, keyPEM, err := pki.ca.Issue(now, identity.LeafSpec{
+		ID: identity.NewID("cluster.local", "ns", serverSA), DNSNames: []string{serverSA + ".ns.svc"}, Server: true})
+	if err != nil {
+		t.Fatalf("Issue(%s): %v", serverSA, err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatalf("X509KeyPair: %v", err)
+	}
+	p := &podServers{}
+	p.mtls = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mtlsHits.Add(1)
+		if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 && len(r.TLS.PeerCertificates[0].URIs) == 1 {
+			p.peer.Store(r.TLS.PeerCertificates[0].URIs[0].String())
+		}
+		_, _ = io.WriteString(w, "mtls")
+	}))
+	// As the plugin's server: TLS 1.3, a verified client certificate.
+	p.mtls.TLS = &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		NextProtos:   []string{"h2", "http/1.1"},
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pki.ca.Bundle(),
+	}
+	p.mtls.StartTLS()
+	t.Cleanup(p.mtls.Close)
+	p.plain = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		p.plainHits.Add(1)
+		_, _ = io.WriteString(w, "plain")
+	}))
+	t.Cleanup(p.plain.Close)
+	return p
+}
+
+func (p *podServers) mtlsPort(t *testing.T) int {
+	t.Helper()
+	_, port, err := net.SplitHostPort(p.mtls.Listener.Addr().String())
+	if err != nil {
+		t.Fatalf("SplitHostPort: %v", err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatalf("port %q: %v", port, err)
+	}
+	return n
+}
+
+// revisionChain is Knative's activation handler with the hook around it,
+// for requests of rev.
+func revisionChain(t *testing.T, h *Hook, rev *servingv1.Revision) http.Handler {
+	t.Helper()
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(transport.CloseIdleConnections)
+	inner := h.Handler(activatorhandler.New(context.Background(), h, h.Transport(transport), false,
+		zap.NewNop().Sugar(), false, nil, metricnoop.NewMeterProvider()))
+	revID := types.NamespacedName{Namespace: rev.Namespace, Name: rev.Name}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner.ServeHTTP(w, r.WithContext(activatorhandler.WithRevisionAndID(r.Context(), rev, revID)))
+	})
+}
+
+func getThrough(c http.Handler) (int, string) {
+	rec := httptest.NewRecorder()
+	c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://fn.ns.example.com/", nil))
+	return rec.Code, rec.Body.String()
+}
+
+func ssmConfigMap(data map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "knative-serving", Name: "config-ssm"}, Data: data}
+}
+
+func testRevision(name, serviceAccount string, annotations map[string]string) *servingv1.Revision {
+	return &servingv1.Revision{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, ResourceVersion: "1", Annotations: annotations},
+		Spec:       servingv1.RevisionSpec{PodSpec: corev1.PodSpec{ServiceAccountName: serviceAccount}},
+	}
+}
+
+var sidecarlessOn = map[string]string{"sidecarless-revisions": "true"}
+
+func TestSidecarlessRevisionTransport(t *testing.T) {
+	t.Parallel()
+	shortLived := map[string]string{"ssm.dev/lifecycle": "short-lived"}
+	tests := []struct {
+		name        string
+		rev         *servingv1.Revision
+		config      map[string]string // nil: no config-ssm seen
+		serverSA    string
+		noIdentity  bool
+		clusterIP   bool
+		wantCode    int
+		wantBody    string
+		wantMTLS    int32
+		wantPlain   int32
+		wantPeerURI string
+	}{{
+		name: "short-lived lightweight goes over mTLS", rev: testRevision("fn-00001", "fn-sa", shortLived),
+		config: sidecarlessOn, serverSA: "fn-sa",
+		wantCode: 200, wantBody: "mtls", wantMTLS: 1, wantPeerURI: activatorID,
+	}, {
+		name: "default service account", rev: testRevision("fn-00001", "", shortLived),
+		config: sidecarlessOn, serverSA: "default",
+		wantCode: 200, wantBody: "mtls", wantMTLS: 1, wantPeerURI: activatorID,
+	}, {
+		name: "long-lived with a named pool goes over mTLS",
+		rev: testRevision("fn-00001", "fn-sa", map[string]string{
+			"ssm.dev/lifecycle": "long-lived", "ssm.dev/mtls-mode": "lightweight", "ssm.dev/proxy-pool": "gpu"}),
+		config: sidecarlessOn, serverSA: "fn-sa",
+		wantCode: 200, wantBody: "mtls", wantMTLS: 1, wantPeerURI: activatorID,
+	}, {
+		name:     "config-ssm's default lifecycle applies",
+		rev:      testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/retries": "2"}),
+		config:   map[string]string{"sidecarless-revisions": "true", "default-lifecycle": "short-lived"},
+		serverSA: "fn-sa", wantCode: 200, wantBody: "mtls", wantMTLS: 1, wantPeerURI: activatorID,
+	}, {
+		name: "wrong server identity is not sent", rev: testRevision("fn-00001", "fn-sa", shortLived),
+		config: sidecarlessOn, serverSA: "other-sa",
+		wantCode: http.StatusBadGateway,
+	}, {
+		name: "long-lived keeps plaintext", rev: testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "long-lived"}),
+		config: sidecarlessOn, serverSA: "fn-sa",
+		wantCode: 200, wantBody: "plain", wantPlain: 1,
+	}, {
+		name: "auto with defaults keeps plaintext", rev: testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/retries": "2"}),
+		config: sidecarlessOn, serverSA: "fn-sa",
+		wantCode: 200, wantBody: "plain", wantPlain: 1,
+	}, {
+		name:   "full mTLS keeps plaintext",
+		rev:    testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/mtls-mode": "full"}),
+		config: sidecarlessOn, serverSA: "fn-sa",
+		wantCode: 200, wantBody: "plain", wantPlain: 1,
+	}, {
+		name: "no SSM annotations keeps plaintext", rev: testRevision("fn-00001", "fn-sa", nil),
+		config: sidecarlessOn, serverSA: "fn-sa",
+		wantCode: 200, wantBody: "plain", wantPlain: 1,
+	}, {
+		name:   "invalid annotations keep plaintext",
+		rev:    testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/bogus": "x"}),
+		config: sidecarlessOn, serverSA: "fn-sa",
+		wantCode: 200, wantBody: "plain", wantPlain: 1,
+	}, {
+		name: "switch off keeps plaintext", rev: testRevision("fn-00001", "fn-sa", shortLived),
+		config: map[string]string{"sidecarless-revisions": "false"}, serverSA: "fn-sa",
+		wantCode: 200, wantBody: "plain", wantPlain: 1,
+	}, {
+		name: "no config-ssm keeps plaintext", rev: testRevision("fn-00001", "fn-sa", shortLived),
+		serverSA: "fn-sa", wantCode: 200, wantBody: "plain", wantPlain: 1,
+	}, {
+		name: "no identity keeps plaintext", rev: testRevision("fn-00001", "fn-sa", shortLived),
+		config: sidecarlessOn, serverSA: "fn-sa", noIdentity: true,
+		wantCode: 200, wantBody: "plain", wantPlain: 1,
+	}, {
+		name: "ClusterIP is sent as is", rev: testRevision("fn-00001", "fn-sa", shortLived),
+		config: sidecarlessOn, serverSA: "fn-sa", clusterIP: true,
+		wantCode: 200, wantBody: "plain", wantPlain: 1,
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			pki := newTestPKI(t)
+			pod := newPodServers(t, pki, tc.serverSA)
+			opts := Options{Identity: pki.source, MTLSPort: pod.mtlsPort(t)}
+			if tc.noIdentity {
+				opts.Identity = nil
+			}
+			stock := &fakeStock{dest: pod.plain.Listener.Addr().String(), clusterIP: tc.clusterIP}
+			h, _ := newTestHook(t, stock, dialLeases(t, downPoolAddress(t)), opts)
+			if tc.config != nil {
+				h.UpdateFromConfigMap(ssmConfigMap(tc.config))
+			}
+			code, body := getThrough(revisionChain(t, h, tc.rev))
+			if code != tc.wantCode || (tc.wantBody != "" && body != tc.wantBody) {
+				t.Errorf("GET = %d %q, want %d %q", code, body, tc.wantCode, tc.wantBody)
+			}
+			if got := pod.mtlsHits.Load(); got != tc.wantMTLS {
+				t.Errorf("requests over mTLS = %d, want %d", got, tc.wantMTLS)
+			}
+			if got := pod.plainHits.Load(); got != tc.wantPlain {
+				t.Errorf("plaintext requests = %d, want %d", got, tc.wantPlain)
+			}
+			if got, _ := pod.peer.Load().(string); got != tc.wantPeerURI {
+				t.Errorf("client identity at the pod = %q, want %q", got, tc.wantPeerURI)
+			}
+		})
+	}
+}
+
+// The cached verdict follows config-ssm and the revision: a rejected
+// config-ssm keeps the last good one, an accepted one and a new
+// resourceVersion are seen by the next request.
+func TestSidecarlessVerdictFollowsChanges(t *testing.T) {
+	t.Parallel()
+	pki := newTestPKI(t)
+	pod := newPodServers(t, pki, "fn-sa")
+	stock := &fakeStock{dest: pod.plain.Listener.Addr().String()}
+	h, _ := newTestHook(t, stock, dialLeases(t, downPoolAddress(t)), Options{Identity: pki.source, MTLSPort: pod.mtlsPort(t)})
+	shortLived := testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived"})
+	longLived := testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "long-lived"})
+	longLived.ResourceVersion = "2"
+
+	steps := []struct {
+		name     string
+		config   *corev1.ConfigMap // nil: unchanged
+		rev      *servingv1.Revision
+		wantBody string
+	}{
+		{"switched on", ssmConfigMap(sidecarlessOn), shortLived, "mtls"},
+		{"cached", nil, shortLived, "mtls"},
+		{"bad sidecarless-revisions is ignored", ssmConfigMap(map[string]string{"sidecarless-revisions": "yes"}), shortLived, "mtls"},
+		{"unknown key is ignored", ssmConfigMap(map[string]string{"sidecarless-revisions": "false", "bogus": "1"}), shortLived, "mtls"},
+		{"revision becomes long-lived", nil, longLived, "plain"},
+		{"revision back to short-lived", nil, shortLived, "mtls"},
+		{"switched off", ssmConfigMap(map[string]string{"sidecarless-revisions": "false"}), shortLived, "plain"},
+		{"switched on again", ssmConfigMap(sidecarlessOn), shortLived, "mtls"},
+		{"config-ssm deleted: the watcher's empty default", ssmConfigMap(nil), shortLived, "plain"},
+	}
+	for _, step := range steps {
+		if step.config != nil {
+			h.UpdateFromConfigMap(step.config)
+		}
+		code, body := getThrough(revisionChain(t, h, step.rev))
+		if code != http.StatusOK || body != step.wantBody {
+			t.Errorf("%s: GET = %d %q, want 200 %q", step.name, code, body, step.wantBody)
+		}
+	}
+}
+
+func TestUpdateFromConfigMap(t *testing.T) {
+	t.Parallel()
+	h, _ := newTestHook(t, &fakeStock{dest: stockDest}, dialLeases(t, downPoolAddress(t)), Options{})
+	if h.ssmConfig.Load() != nil {
+		t.Fatal("config-ssm set before any was seen")
+	}
+	steps := []struct {
+		name          string
+		config        *corev1.ConfigMap
+		wantEnabled   bool
+		wantLifecycle string
+	}{
+		{"valid", ssmConfigMap(map[string]string{"sidecarless-revisions": "true", "default-lifecycle": "short-lived"}), true, "short-lived"},
+		{"bad value keeps the last good", ssmConfigMap(map[string]string{"sidecarless-revisions": "true", "default-lifecycle": "medium"}), true, "short-lived"},
+		{"nil ConfigMap is the defaults", nil, false, "auto"},
+	}
+	for _, step := range steps {
+		h.UpdateFromConfigMap(step.config)
+		got := h.ssmConfig.Load()
+		if got == nil || got.enabled != step.wantEnabled || string(got.defaults.Lifecycle) != step.wantLifecycle {
+			t.Errorf("%s: config = %+v, want enabled %v, default lifecycle %q", step.name, got, step.wantEnabled, step.wantLifecycle)
+		}
+	}
+}
+
+// A sidecar-less revision that holds a lease: its leased requests are
+// unchanged, and when the proxy refuses, the fallback to Knative's path
+// reaches the pod over mTLS too.
+func TestSidecarlessRevisionWithLease(t *testing.T) {
+	t.Parallel()
+	pki := newTestPKI(t)
+	pod := newPodServers(t, pki, "fn-sa")
+	var refuse atomic.Bool
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuse.Load() {
+			w.WriteHeader(http.StatusMisdirectedRequest)
+			return
+		}
+		pooledProxy(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	pool := &leaseServer{answer: granted(proxy.Listener.Addr().String())}
+	stock := &fakeStock{dest: pod.plain.Listener.Addr().String()}
+	h, _ := newTestHook(t, stock, serveLeases(t, pool), Options{Identity: pki.source, MTLSPort: pod.mtlsPort(t)})
+	h.UpdateFromConfigMap(ssmConfigMap(sidecarlessOn))
+	rev := testRevision(pooledRev.Name, "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived"})
+	chain := revisionChain(t, h, rev)
+
+	if code, body := getThrough(chain); code != http.StatusOK || body != "mtls" {
+		t.Fatalf("cold request: %d %q, want 200 %q", code, body, "mtls")
+	}
+	if st := leaseSettled(t, h, pooledRev); st.lease.Load() == nil {
+		t.Fatal("no lease granted")
+	}
+	if code, body := getThrough(chain); code != http.StatusOK || body != "proxy:" {
+		t.Errorf("request with the lease: %d %q, want 200 %q", code, body, "proxy:")
+	}
+	refuse.Store(true)
+	if code, body := getThrough(chain); code != http.StatusOK || body != "mtls" {
+		t.Errorf("request the proxy refused: %d %q, want 200 %q", code, body, "mtls")
+	}
+	if got := pod.mtlsHits.Load(); got != 2 {
+		t.Errorf("requests over mTLS = %d, want 2", got)
+	}
+	if got := pod.plainHits.Load(); got != 0 {
+		t.Errorf("plaintext requests = %d, want 0", got)
+	}
+}

@@ -1,0 +1,196 @@
+//go:build integration
+
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package integration
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+)
+
+// TestDataplaneSidecarlessSSMRevision: a short-lived SSM revision whose pod
+// really runs without a sidecar (config-ssm sidecarless-revisions is on in
+// the data-plane cluster). SSM's activator reaches it over mTLS on the
+// queue-proxy plugin's port with its own certificate; the pod presents the
+// workload certificate the controller issued. Plaintext from outside the
+// pod, and mTLS with an identity the plugin does not admit, are refused.
+func TestDataplaneSidecarlessSSMRevision(t *testing.T) {
+	requireDataplane(t)
+	c := newClients(t)
+	ctx := context.Background()
+	ensureNamespace(t, c, dataplaneNS)
+	const service, revision = "fn", "fn-00001"
+
+	ksvc := &servingv1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: service, Namespace: dataplaneNS},
+		Spec: servingv1.ServiceSpec{ConfigurationSpec: servingv1.ConfigurationSpec{Template: servingv1.RevisionTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{
+				Labels:      map[string]string{"ssm.dev/local-run": "true"},
+				Annotations: map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/timeout": "5s"},
+			},
+			Spec: servingv1.RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{{Image: "ssm.local/hello"}}}},
+		}}},
+	}
+	if _, err := c.serving.ServingV1().Services(dataplaneNS).Create(ctx, ksvc, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating Knative Service %s/%s: %v", dataplaneNS, service, err)
+	}
+	t.Cleanup(func() {
+		if err := c.serving.ServingV1().Services(dataplaneNS).Delete(ctx, service, metav1.DeleteOptions{}); err != nil {
+			t.Errorf("deleting Knative Service %s/%s: %v", dataplaneNS, service, err)
+		}
+		eventually(t, "pods of fn gone after deleting it", 60*time.Second, func(ctx context.Context) (bool, error) {
+			pods, err := revisionPods(ctx, c, revision)
+			return err == nil && len(pods) == 0, err
+		})
+	})
+	eventually(t, "Knative Service fn Ready", 120*time.Second, func(ctx context.Context) (bool, error) {
+		s, err := c.serving.ServingV1().Services(dataplaneNS).Get(ctx, service, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return s.IsReady(), fmt.Errorf("status %+v", s.Status.Conditions)
+	})
+
+	// The pod is sidecar-less and runs the plugin, as the webhook decided.
+	var pod corev1.Pod
+	eventually(t, "a running pod of fn", 60*time.Second, func(ctx context.Context) (bool, error) {
+		pods, err := revisionPods(ctx, c, revision)
+		if err != nil || len(pods) == 0 || pods[0].Status.PodIP == "" {
+			return false, fmt.Errorf("%d pods, err %v", len(pods), err)
+		}
+		pod = pods[0]
+		return true, nil
+	})
+	for k, want := range map[string]string{
+		"sidecar.istio.io/inject":           "false",
+		"qpoption.knative.dev/ssm-activate": "enable",
+		"ssm.dev/mtls-mode":                 "lightweight",
+	} {
+		if got := pod.Annotations[k]; got != want {
+			t.Errorf("pod annotation %s = %q, want %q", k, got, want)
+		}
+	}
+
+	// Through SSM's activator: mTLS to the plugin, answered by the function.
+	client := &http.Client{Timeout: 30 * time.Second}
+	want := "hello from " + revision
+	eventually(t, "a response from "+revision+" through SSM's activator", 60*time.Second, func(ctx context.Context) (bool, error) {
+		code, body, err := activatorGetFor(ctx, client, service, revision, "/")
+		return code == http.StatusOK && body == want, fmt.Errorf("status %d body %q err %v", code, body, err)
+	})
+
+	// Scale from zero: with no pooled proxy connected the lease is refused
+	// at once and the activator's own path (over mTLS) serves the burst.
+	if err := checkPlaintextAndIdentity(t, c, client, pod); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "fn scaled to zero (no pods)", 180*time.Second, func(ctx context.Context) (bool, error) {
+		pods, err := revisionPods(ctx, c, revision)
+		return err == nil && len(pods) == 0, fmt.Errorf("%d pods, err %v", len(pods), err)
+	})
+	const burst = 10
+	errs := make(chan error, burst)
+	start := time.Now()
+	for i := 0; i < burst; i++ {
+		go func() {
+			ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+			defer cancel()
+			code, body, err := activatorGetFor(ctx, client, service, revision, "/")
+			if err != nil || code != http.StatusOK || body != want {
+				errs <- fmt.Errorf("status %d body %q err %v", code, body, err)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < burst; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("burst request from zero: %v, want 200 %q", err, want)
+		}
+	}
+	t.Logf("sidecar-less revision from zero: a burst of %d answered over mTLS within %v", burst, time.Since(start).Round(time.Millisecond))
+}
+
+// checkPlaintextAndIdentity: plaintext from outside the pod, and mTLS with an
+// identity the plugin does not admit, never reach the function.
+func checkPlaintextAndIdentity(t *testing.T, c *clients, client *http.Client, pod corev1.Pod) error {
+	t.Helper()
+	ctx := context.Background()
+	// Plaintext straight to the pod's queue-proxy, from outside the pod.
+	resp, err := client.Get("http://" + net.JoinHostPort(pod.Status.PodIP, "8012") + "/")
+	if err != nil {
+		return fmt.Errorf("plaintext GET to the pod: %w", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("plaintext from outside the pod: %d %q, want 403", resp.StatusCode, body)
+	}
+
+	// mTLS with a certificate of SSM's CA whose identity the plugin does not
+	// admit (the controller's).
+	s, err := c.kube.CoreV1().Secrets("knative-serving").Get(ctx, "ssm-controller-tls", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	cert, err := tls.X509KeyPair(s.Data["tls.crt"], s.Data["tls.key"])
+	if err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(s.Data["ca.crt"])
+	wrong := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		Certificates: []tls.Certificate{cert}, RootCAs: roots, MinVersion: tls.VersionTLS13,
+		ServerName: "default." + dataplaneNS + ".svc",
+	}}}
+	if resp, err := wrong.Get("https://" + net.JoinHostPort(pod.Status.PodIP, "8113") + "/"); err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Errorf("mTLS as ssm-controller reached the pod: %d %q, want a refused handshake", resp.StatusCode, body)
+	}
+	return nil
+}
+
+// activatorGetFor is activatorGet for any service of the data-plane namespace.
+func activatorGetFor(ctx context.Context, client *http.Client, service, revision, path string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+activatorAddr+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Knative-Serving-Namespace", dataplaneNS)
+	req.Header.Set("Knative-Serving-Revision", revision)
+	req.Host = service + "." + dataplaneNS + ".example.com"
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", fmt.Errorf("GET %s for %s: %w", path, revision, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	return resp.StatusCode, string(body), err
+}
