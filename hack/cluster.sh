@@ -81,6 +81,14 @@ declare -A KNATIVE_IP=(
   [kn-activator]=10.200.0.23
 )
 KNATIVE="${SSM_KNATIVE:-0}"
+
+# Pooled proxies of the running data plane (SSM_DATAPLANE=1): test/standin,
+# the test-only stand-in for an Envoy, each in its own namespace as a pod of
+# the ProxyPool knative-serving/default would be.
+declare -A STANDIN_IP=(
+  [standin-0]=10.200.0.30
+  [standin-1]=10.200.0.31
+)
 DATAPLANE="${SSM_DATAPLANE:-0}"
 # The running data plane's pod addresses (SSM_DATAPLANE=1); KWOK's fake pods
 # keep 10.244.0.0/24.
@@ -159,7 +167,7 @@ make_network() {
 
 remove_network() {
   local ns
-  for ns in "${HUB}" "${!COMPONENT_IP[@]}" "${!KNATIVE_IP[@]}"; do
+  for ns in "${HUB}" "${!COMPONENT_IP[@]}" "${!KNATIVE_IP[@]}" "${!STANDIN_IP[@]}"; do
     if ip netns list | grep -qw "${ns}"; then
       ip netns delete "${ns}"
     fi
@@ -307,7 +315,7 @@ build_ssm() {
   mkdir -p "${STATE}/bin"
   go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/controller ./cmd/webhook ./cmd/pool
   if [[ "${KNATIVE}" == 1 && "${DATAPLANE}" == 1 ]]; then
-    go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/queue ./cmd/activator ./test/function ./test/podrunner
+    go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/queue ./cmd/activator ./test/function ./test/podrunner ./test/standin/cmd/standin
   fi
 }
 
@@ -444,6 +452,7 @@ start_knative() {
   kubectl_admin taint node kwok-node-0 node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
   if [[ "${DATAPLANE}" == 1 ]]; then
     start_pod_runner
+    start_standins
   fi
 }
 
@@ -473,6 +482,25 @@ activator_identity() {
     kubectl_admin get secret ssm-activator-tls -n knative-serving -o "jsonpath={.data.${key//./\\.}}" | base64 -d > "${dir}/${key}"
   done
   echo "${dir}"
+}
+
+# start_standins: the default ProxyPool, and its pooled proxies played by
+# test/standin with the pool's certificate, connected to ssm-pool.
+start_standins() {
+  kubectl_admin apply -f "${REPO_ROOT}/config/510-proxypool-default.yaml" >/dev/null
+  local dir="${STATE}/standin-identity" key c
+  mkdir -p "${dir}"
+  wait_for ssm-controller 60 kubectl_admin get secret ssm-proxy-default-identity -n knative-serving
+  for key in tls.crt tls.key ca.crt; do
+    kubectl_admin get secret ssm-proxy-default-identity -n knative-serving -o "jsonpath={.data.${key//./\\.}}" | base64 -d > "${dir}/${key}"
+  done
+  for c in "${!STANDIN_IP[@]}"; do
+    start "${c}" "${c}" "${STATE}/bin/standin" -node "${c}" -cluster knative-serving/default \
+      -pod-ip "${STANDIN_IP[${c}]}" -identity "${dir}" -pool "${COMPONENT_IP[ssm-pool]}:18000"
+  done
+  for c in "${!STANDIN_IP[@]}"; do
+    wait_for "${c}" 30 in_hub curl -sf "http://${STANDIN_IP[${c}]}:15021/ready"
+  done
 }
 
 start_pod_runner() {
@@ -564,6 +592,9 @@ cmd_up() {
   if [[ "${KNATIVE}" == 1 ]]; then
     local c
     for c in "${!KNATIVE_IP[@]}"; do COMPONENT_IP[${c}]="${KNATIVE_IP[${c}]}"; done
+    if [[ "${DATAPLANE}" == 1 ]]; then
+      for c in "${!STANDIN_IP[@]}"; do COMPONENT_IP[${c}]="${STANDIN_IP[${c}]}"; done
+    fi
   fi
   # Whatever fails from here on, nothing is left running.
   trap 'rc=$?; if ((rc != 0)); then echo "cluster.sh: up failed; taking everything down (logs stay in ${STATE}/logs)" >&2; cmd_down; fi' EXIT

@@ -240,19 +240,25 @@ func (h *Hook) Try(ctx context.Context, revID types.NamespacedName, fn func(dest
 			}
 		}
 	}
-	if l := st.lease.Load(); l != nil && a != nil && (cs == nil || cs.podReadySeen()) {
-		if l.usable(now) {
-			a.lease = l
-			h.maybeRenew(st, l, now)
-			return fn(l.address, false)
-		}
-		st.lease.CompareAndSwap(l, nil)
-	}
-	if cs == nil || cs.podReadySeen() {
-		return h.stock.Try(ctx, revID, fn)
-	}
+	// The lease carries a request only inside the stock throttler's
+	// callback, that is while Knative has a ready pod for it: a leased
+	// proxy routes to the revision's ready pods and answers 503 when there
+	// are none (after a scale to zero within the idle period, say), which
+	// must never reach a client. The throttler's concurrency accounting
+	// then covers leased requests too.
 	return h.stock.Try(ctx, revID, func(dest string, isClusterIP bool) error {
-		cs.podReady(h.opts.Clock.Now())
+		if cs != nil && !cs.podReadySeen() {
+			cs.podReady(h.opts.Clock.Now())
+		}
+		if l := st.lease.Load(); l != nil && a != nil {
+			now := h.now()
+			if l.usable(now) {
+				a.lease = l
+				h.maybeRenew(st, l, now)
+				return fn(l.address, false)
+			}
+			st.lease.CompareAndSwap(l, nil)
+		}
 		return fn(dest, isClusterIP)
 	})
 }

@@ -26,6 +26,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,4 +197,127 @@ func activatorGetFor(ctx context.Context, client *http.Client, service, revision
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	return resp.StatusCode, string(body), err
+}
+
+// TestDataplaneLeasedColdStart: SSM's activator leases a pooled proxy (the
+// stand-in, connected to ssm-pool as a proxy of knative-serving/default) on a
+// short-lived revision's first request; once its pod is ready, requests go
+// through the leased proxy, which reaches the pod over mTLS. After scale to
+// zero, a burst is answered again.
+func TestDataplaneLeasedColdStart(t *testing.T) {
+	requireDataplane(t)
+	c := newClients(t)
+	ctx := context.Background()
+	ensureNamespace(t, c, dataplaneNS)
+	const service, revision = "leased", "leased-00001"
+
+	ksvc := &servingv1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: service, Namespace: dataplaneNS},
+		Spec: servingv1.ServiceSpec{ConfigurationSpec: servingv1.ConfigurationSpec{Template: servingv1.RevisionTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{
+				Labels:      map[string]string{"ssm.dev/local-run": "true"},
+				Annotations: map[string]string{"ssm.dev/lifecycle": "short-lived"},
+			},
+			Spec: servingv1.RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{{Image: "ssm.local/hello"}}}},
+		}}},
+	}
+	if _, err := c.serving.ServingV1().Services(dataplaneNS).Create(ctx, ksvc, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating Knative Service %s/%s: %v", dataplaneNS, service, err)
+	}
+	t.Cleanup(func() {
+		if err := c.serving.ServingV1().Services(dataplaneNS).Delete(ctx, service, metav1.DeleteOptions{}); err != nil {
+			t.Errorf("deleting Knative Service %s/%s: %v", dataplaneNS, service, err)
+		}
+		eventually(t, "pods of leased gone after deleting it", 60*time.Second, func(ctx context.Context) (bool, error) {
+			pods, err := revisionPods(ctx, c, revision)
+			return err == nil && len(pods) == 0, err
+		})
+	})
+	eventually(t, "Knative Service leased Ready", 120*time.Second, func(ctx context.Context) (bool, error) {
+		s, err := c.serving.ServingV1().Services(dataplaneNS).Get(ctx, service, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return s.IsReady(), fmt.Errorf("status %+v", s.Status.Conditions)
+	})
+
+	client := &http.Client{Timeout: 30 * time.Second}
+	want := "hello from " + revision
+	forwarded := "for cluster ssm/" + dataplaneNS + "/" + revision + " to "
+	// Every response is the function's; within a few requests one has
+	// gone through a leased stand-in (its log names the revision's cluster).
+	eventually(t, "a request of "+revision+" through a leased pooled proxy", 60*time.Second, func(ctx context.Context) (bool, error) {
+		code, body, err := activatorGetFor(ctx, client, service, revision, "/")
+		if err != nil || code != http.StatusOK || body != want {
+			t.Fatalf("request through the activator: status %d body %q err %v, want 200 %q", code, body, err, want)
+		}
+		logs, err := standinLogs(c)
+		return strings.Contains(logs, forwarded), err
+	})
+	granted, err := poolMetric(ctx, `ssm_pool_leases_total{outcome="granted"}`)
+	if err != nil || granted < 1 {
+		t.Errorf("ssm_pool_leases_total{outcome=\"granted\"} = %v (%v), want at least 1", granted, err)
+	}
+
+	eventually(t, "leased scaled to zero (no pods)", 180*time.Second, func(ctx context.Context) (bool, error) {
+		pods, err := revisionPods(ctx, c, revision)
+		return err == nil && len(pods) == 0, fmt.Errorf("%d pods, err %v", len(pods), err)
+	})
+	const burst = 10
+	errs := make(chan error, burst)
+	start := time.Now()
+	for i := 0; i < burst; i++ {
+		go func() {
+			ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+			defer cancel()
+			code, body, err := activatorGetFor(ctx, client, service, revision, "/")
+			if err != nil || code != http.StatusOK || body != want {
+				errs <- fmt.Errorf("status %d body %q err %v", code, body, err)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < burst; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("burst request from zero with a lease: %v, want 200 %q", err, want)
+		}
+	}
+	t.Logf("leased revision from zero: a burst of %d answered within %v", burst, time.Since(start).Round(time.Millisecond))
+}
+
+// standinLogs are the pooled stand-ins' logs (hack/cluster.sh).
+func standinLogs(c *clients) (string, error) {
+	var b strings.Builder
+	for _, name := range []string{"standin-0", "standin-1"} {
+		data, err := os.ReadFile(filepath.Join(c.stateDir, "logs", name+".log"))
+		if err != nil {
+			return "", err
+		}
+		b.Write(data)
+	}
+	return b.String(), nil
+}
+
+// poolMetric reads one sample from ssm-pool's /metrics.
+func poolMetric(ctx context.Context, series string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://10.200.0.12:9090/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in ssm-pool's metrics", series)
 }

@@ -50,12 +50,15 @@ type Config struct {
 	Listen map[uint32]string
 	// Identity is the proxy's certificate and trust bundle for upstream mTLS.
 	Identity identity.CertSource
+	// Logf, when set, gets one line per request the stand-in forwards.
+	Logf func(format string, args ...any)
 }
 
 // Proxy is a running stand-in.
 type Proxy struct {
 	ads       *adsclient.Client
 	identity  identity.CertSource
+	logf      func(format string, args ...any)
 	state     atomic.Pointer[state]
 	lastErr   atomic.Pointer[error]
 	listeners map[uint32]net.Listener
@@ -70,6 +73,7 @@ type Proxy struct {
 func Start(ctx context.Context, cfg Config) (*Proxy, error) {
 	p := &Proxy{
 		identity:  cfg.Identity,
+		logf:      cfg.Logf,
 		listeners: map[uint32]net.Listener{},
 		clients:   map[string]*http.Client{},
 		done:      make(chan struct{}),
@@ -222,6 +226,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt route) {
 			break
 		}
 		defer resp.Body.Close()
+		if p.logf != nil {
+			p.logf("forwarded %s %s for cluster %s to %s: %d", r.Method, r.URL.Path, up.name, ep, resp.StatusCode)
+		}
 		for k, vs := range resp.Header {
 			w.Header()[k] = vs
 		}
