@@ -83,9 +83,11 @@ func podServer(t *testing.T, ca *identity.CA, id identity.ID, name string, relea
 	dir := writeIdentity(t, ca, identity.LeafSpec{ID: id, DNSNames: []string{"pod.local"}, Server: true})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
+			// Far past the route timeout, whatever happens to the request's
+			// context, and bounded: release ends it when the test does.
 			select {
 			case <-release:
-			case <-r.Context().Done():
+			case <-time.After(2 * time.Second):
 			}
 		}
 		fmt.Fprintf(w, "%s %s", name, r.URL.Path)
@@ -205,6 +207,9 @@ func TestStandInServesALeasedRevision(t *testing.T) {
 		return code == http.StatusOK
 	})
 
+	// /ready answers once the listener is applied; ssm-pool counts the
+	// proxy warm once every type's ACK has arrived.
+	waitFor("ssm-pool to count the stand-in warm", func() bool { return srv.Stats(testPool).GetWarm() == 1 })
 	resp, err := srv.Lease(ctx, revision.Key{Namespace: "fn-ns", Name: "fn-00001"})
 	if err != nil || resp.GetOutcome() != leaseapi.LeaseResponse_GRANTED {
 		t.Fatalf("Lease = %v, %v; want GRANTED", resp, err)
@@ -263,9 +268,15 @@ func TestStandInServesALeasedRevision(t *testing.T) {
 	}
 	t.Cleanup(func() { p2.Close() })
 	waitFor("a second warm proxy", func() bool { return srv.Stats(testPool).GetWarm() == 1 })
-	if resp, err := srv.Lease(ctx, revision.Key{Namespace: "fn-ns", Name: "spoofed-00001"}); err != nil || resp.GetOutcome() != leaseapi.LeaseResponse_GRANTED {
-		t.Fatalf("Lease(spoofed) = %v, %v", resp, err)
-	}
+	// NO_WARM_PROXY is an immediate answer while the new proxy's ACK of
+	// its base is still on its way: a caller asks again.
+	waitFor("a lease for the spoofed revision", func() bool {
+		resp, err := srv.Lease(ctx, revision.Key{Namespace: "fn-ns", Name: "spoofed-00001"})
+		if err != nil {
+			t.Fatalf("Lease(spoofed) = %v", err)
+		}
+		return resp.GetOutcome() == leaseapi.LeaseResponse_GRANTED
+	})
 	spoofed := map[string]string{"Knative-Serving-Namespace": "fn-ns", "Knative-Serving-Revision": "spoofed-00001"}
 	waitFor("the spoofed revision's listener on the second stand-in", func() bool {
 		_, body := get2(t, p2, "/", spoofed)
