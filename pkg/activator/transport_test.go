@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.uber.org/zap"
@@ -120,14 +121,18 @@ func TestRequestsThroughTheLeasedProxy(t *testing.T) {
 				t.Cleanup(proxyServer.Close)
 				proxyAddr = proxyServer.Listener.Addr().String()
 			}
-			pool := &leaseServer{answer: granted(proxyAddr)}
+			// The grant is held back until the cold request is answered, so
+			// that it takes the stock path (a grant that arrives first would
+			// carry it, which another test covers).
+			pool := &leaseServer{answer: granted(proxyAddr), hold: make(chan struct{})}
 			stock := &fakeStock{dest: podServer.Listener.Addr().String()}
-			h, _ := newTestHook(t, stock, serveLeases(t, pool), Options{})
+			h, _ := newTestHook(t, stock, serveLeases(t, pool), Options{LeaseDeadline: 10 * time.Second})
 			chain := activatorChain(h)
 
 			if code, body := send(t, chain, "first"); code != http.StatusOK || body != "backend:first" {
 				t.Fatalf("cold request: %d %q, want 200 %q", code, body, "backend:first")
 			}
+			close(pool.hold)
 			st := leaseSettled(t, h, pooledRev)
 			if st.lease.Load() == nil {
 				t.Fatal("no lease granted")
