@@ -52,16 +52,16 @@ func requireDataplane(t *testing.T) {
 	}
 }
 
-// activatorGet sends GET path to revision through Knative's activator, which
-// picks the revision from these headers as it does behind an ingress.
-func activatorGet(ctx context.Context, client *http.Client, revision, path string) (int, string, error) {
+// activatorGet sends GET path to service's revision through the activator,
+// which picks the revision from these headers as it does behind an ingress.
+func activatorGet(ctx context.Context, client *http.Client, service, revision, path string) (int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+activatorAddr+path, nil)
 	if err != nil {
 		return 0, "", err
 	}
 	req.Header.Set("Knative-Serving-Namespace", dataplaneNS)
 	req.Header.Set("Knative-Serving-Revision", revision)
-	req.Host = "hello." + dataplaneNS + ".example.com"
+	req.Host = service + "." + dataplaneNS + ".example.com"
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, "", fmt.Errorf("GET %s for %s: %w", path, revision, err)
@@ -129,7 +129,7 @@ func TestDataplaneScaleFromZeroPlainKnative(t *testing.T) {
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: burstSize}}
 	want := "hello from " + revision
 	eventually(t, "a response from "+revision+" through the activator", 60*time.Second, func(ctx context.Context) (bool, error) {
-		code, body, err := activatorGet(ctx, client, revision, "/")
+		code, body, err := activatorGet(ctx, client, "hello", revision, "/")
 		return code == http.StatusOK && body == want, fmt.Errorf("status %d body %q err %v", code, body, err)
 	})
 
@@ -161,7 +161,7 @@ func TestDataplaneScaleFromZeroPlainKnative(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 			defer cancel()
-			code, body, err := activatorGet(ctx, client, revision, path)
+			code, body, err := activatorGet(ctx, client, "hello", revision, path)
 			results[i] = result{code: code, body: body, err: err, elapsed: time.Since(start)}
 		}()
 	}

@@ -180,17 +180,7 @@ func TestStandInServesALeasedRevision(t *testing.T) {
 
 	get := func(port uint32, path string, headers map[string]string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, "http://"+p.Addr(port)+path, nil)
-		for k, v := range headers {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return getVia(t, p, port, path, headers)
 	}
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
@@ -279,18 +269,19 @@ func TestStandInServesALeasedRevision(t *testing.T) {
 	})
 	spoofed := map[string]string{"Knative-Serving-Namespace": "fn-ns", "Knative-Serving-Revision": "spoofed-00001"}
 	waitFor("the spoofed revision's listener on the second stand-in", func() bool {
-		_, body := get2(t, p2, "/", spoofed)
+		_, body := getVia(t, p2, ssm.PoolProxyPort, "/", spoofed)
 		return body != "no listener\n"
 	})
-	code, body := get2(t, p2, "/hello", spoofed)
+	code, body := getVia(t, p2, ssm.PoolProxyPort, "/hello", spoofed)
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "is not spiffe://cluster.local/ns/fn-ns/sa/fn-sa") {
 		t.Errorf("request to a pod with the wrong identity: got %d %q, want 503 naming the expected identity", code, body)
 	}
 }
 
-func get2(t *testing.T, p *Proxy, path string, headers map[string]string) (int, string) {
+// getVia sends GET path to the stand-in's listener for port.
+func getVia(t *testing.T, p *Proxy, port uint32, path string, headers map[string]string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, "http://"+p.Addr(ssm.PoolProxyPort)+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+p.Addr(port)+path, nil)
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
