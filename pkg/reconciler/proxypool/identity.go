@@ -23,6 +23,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrs "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
@@ -74,16 +75,11 @@ func (r *Reconciler) ensureServiceAccount(ctx context.Context, namespace string)
 				ssm.PoolLabelKey: "",
 			},
 		},
-		AutomountServiceAccountToken: ptrFalse(),
+		AutomountServiceAccountToken: ptr.To(false),
 	}
 	_, err := r.kubeClient.CoreV1().ServiceAccounts(namespace).Create(ctx, sa, metav1.CreateOptions{})
 	if err != nil && !apierrs.IsAlreadyExists(err) {
 		return fmt.Errorf("creating ServiceAccount %s/%s: %w", namespace, ssm.PoolProxyServiceAccount, err)
 	}
 	return nil
-}
-
-func ptrFalse() *bool {
-	f := false
-	return &f
 }

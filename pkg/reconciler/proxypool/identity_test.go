@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,7 +87,7 @@ func TestEnsurePoolIdentity(t *testing.T) {
 		"create secrets knative-serving", // SSM's CA
 		"create secrets team-a",          // the pool's certificate
 	}
-	if got := writesOf(kube); !equal(got, want) {
+	if got := writesOf(kube); !slices.Equal(got, want) {
 		t.Fatalf("writes = %v, want %v", got, want)
 	}
 	sa, err := kube.CoreV1().ServiceAccounts("team-a").Get(context.Background(), "ssm-proxy", metav1.GetOptions{})
@@ -120,16 +121,4 @@ func TestEnsurePoolIdentity(t *testing.T) {
 	if got := writesOf(kube); len(got) != 0 {
 		t.Errorf("second call wrote %v, want nothing", got)
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
