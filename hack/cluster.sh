@@ -475,25 +475,27 @@ write_dataplane_stages() {
 # activator_identity: the activator's certificate (Secret ssm-activator-tls,
 # issued by the controller) as files, where a pod would mount it.
 activator_identity() {
-  local dir="${STATE}/activator-identity" key
-  mkdir -p "${dir}"
-  wait_for ssm-controller 60 kubectl_admin get secret ssm-activator-tls -n knative-serving
+  secret_files ssm-activator-tls "${STATE}/activator-identity"
+  echo "${STATE}/activator-identity"
+}
+
+# secret_files SECRET DIR: a certificate Secret of knative-serving that the
+# controller issues (waited for), written to DIR as a pod would mount it.
+secret_files() {
+  local key
+  mkdir -p "$2"
+  wait_for ssm-controller 60 kubectl_admin get secret "$1" -n knative-serving
   for key in tls.crt tls.key ca.crt; do
-    kubectl_admin get secret ssm-activator-tls -n knative-serving -o "jsonpath={.data.${key//./\\.}}" | base64 -d > "${dir}/${key}"
+    kubectl_admin get secret "$1" -n knative-serving -o "jsonpath={.data.${key//./\\.}}" | base64 -d > "$2/${key}"
   done
-  echo "${dir}"
 }
 
 # start_standins: the default ProxyPool, and its pooled proxies played by
 # test/standin with the pool's certificate, connected to ssm-pool.
 start_standins() {
   kubectl_admin apply -f "${REPO_ROOT}/config/510-proxypool-default.yaml" >/dev/null
-  local dir="${STATE}/standin-identity" key c
-  mkdir -p "${dir}"
-  wait_for ssm-controller 60 kubectl_admin get secret ssm-proxy-default-identity -n knative-serving
-  for key in tls.crt tls.key ca.crt; do
-    kubectl_admin get secret ssm-proxy-default-identity -n knative-serving -o "jsonpath={.data.${key//./\\.}}" | base64 -d > "${dir}/${key}"
-  done
+  local dir="${STATE}/standin-identity" c
+  secret_files ssm-proxy-default-identity "${dir}"
   for c in "${!STANDIN_IP[@]}"; do
     start "${c}" "${c}" "${STATE}/bin/standin" -node "${c}" -cluster knative-serving/default \
       -pod-ip "${STANDIN_IP[${c}]}" -identity "${dir}" -pool "${COMPONENT_IP[ssm-pool]}:18000"

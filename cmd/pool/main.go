@@ -43,6 +43,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"knative.dev/pkg/system"
+
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 )
 
 type flags struct {
@@ -61,8 +63,8 @@ func parseFlags() flags {
 	var f flags
 	flag.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty: in-cluster configuration")
 	flag.StringVar(&f.namespace, "namespace", envOr("SYSTEM_NAMESPACE", "knative-serving"), "SSM's system namespace: config-ssm, the serving certificate, shared pools")
-	flag.StringVar(&f.listen, "listen", fmt.Sprintf(":%d", poolServerPort), "gRPC address: ADS for pooled Envoys and the lease API, mTLS")
-	flag.StringVar(&f.metricsListen, "metrics-listen", fmt.Sprintf(":%d", poolMetricsPort), "HTTP address of /metrics, /healthz and /readyz")
+	flag.StringVar(&f.listen, "listen", fmt.Sprintf(":%d", ssm.PoolServerPort), "gRPC address: ADS for pooled Envoys and the lease API, mTLS")
+	flag.StringVar(&f.metricsListen, "metrics-listen", fmt.Sprintf(":%d", ssm.PoolServerMetricsPort), "HTTP address of /metrics, /healthz and /readyz")
 	flag.StringVar(&f.trustDomain, "trust-domain", "cluster.local", "SPIFFE trust domain of every peer identity")
 	flag.StringVar(&f.tlsSecret, "tls-secret", "ssm-pool-tls", "Secret in --namespace with the serving certificate (tls.crt, tls.key, ca.crt)")
 	flag.StringVar(&f.leaseClients, "lease-clients", "knative-serving/activator",

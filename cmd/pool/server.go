@@ -37,12 +37,6 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/pool/snapshot"
 )
 
-// Compile-time port numbers for flag defaults.
-const (
-	poolServerPort  = ssm.PoolServerPort
-	poolMetricsPort = ssm.PoolServerMetricsPort
-)
-
 func newPoolServer(ctx context.Context, w *watches, f flags, reg prometheus.Registerer, kube kubernetes.Interface, logger *zap.SugaredLogger) *pool.Server {
 	opts := snapshot.DefaultOptions()
 	opts.TrustDomain = f.trustDomain
