@@ -331,6 +331,7 @@ start_ssm() {
   # The webhook's certificates controller writes its Secret, then serves.
   wait_for ssm-webhook 60 in_hub curl -sk -o /dev/null "https://${COMPONENT_IP[ssm-webhook]}:8443/"
   kubectl_admin apply -f "${REPO_ROOT}/config/600-webhook-configurations.yaml" >/dev/null
+  kubectl_admin apply -f "${REPO_ROOT}/config/600-pool-endpointslices.yaml" >/dev/null
   # The configurations are usable once the webhook has filled in their CA.
   wait_for ssm-webhook 60 has_ca_bundle validatingwebhookconfiguration validation.webhook.ssm.dev
   wait_for ssm-webhook 60 has_ca_bundle mutatingwebhookconfiguration defaulting.webhook.ssm.dev

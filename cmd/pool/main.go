@@ -45,6 +45,8 @@ import (
 	"knative.dev/pkg/system"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	"github.com/serverless-mesh/ssm/pkg/pool"
+	"github.com/serverless-mesh/ssm/pkg/pool/leaseslice"
 )
 
 type flags struct {
@@ -57,6 +59,10 @@ type flags struct {
 	leaseClients  string
 	statsClients  string
 	podName       string
+	// drainPeriod and maxFallbackWait: how a lease whose proxy the gateway
+	// may be using hands the revision's traffic back (pkg/pool).
+	drainPeriod     time.Duration
+	maxFallbackWait time.Duration
 }
 
 func parseFlags() flags {
@@ -72,6 +78,10 @@ func parseFlags() flags {
 	flag.StringVar(&f.statsClients, "stats-clients", "knative-serving/ssm-controller",
 		"comma-separated namespace/serviceaccount identities allowed to call Stats")
 	flag.StringVar(&f.podName, "pod-name", envOr("POD_NAME", "ssm-pool"), "this replica's name, in logs and Events")
+	flag.DurationVar(&f.drainPeriod, "drain-period", pool.DefaultDrainPeriod,
+		"how long a proxy keeps an ended lease's configuration after the revision's traffic has gone back to the activator (istiod's push and the gateways' update)")
+	flag.DurationVar(&f.maxFallbackWait, "max-fallback-wait", pool.DefaultMaxFallbackWait,
+		"longest wait for SSM's controller to publish the activator for a revision whose proxy is withdrawn; keep drain-period + this under the pod's termination grace period")
 	flag.Parse()
 	return f
 }
@@ -153,7 +163,8 @@ func run(f flags, logger *zap.SugaredLogger) error {
 	if err != nil {
 		return err
 	}
-	srv := newPoolServer(ctx, w, f, reg, kube, logger)
+	routes := leaseslice.New(leaseslice.Options{Kube: kube, Slices: w.leaseSlices, Replica: f.podName, Logger: logger})
+	srv := newPoolServer(ctx, w, f, reg, kube, routes, logger)
 	changed := srv.RevisionChanged
 	w.notify.Store(&changed)
 	w.run(ctx)
@@ -179,8 +190,21 @@ func run(f flags, logger *zap.SugaredLogger) error {
 	}
 	metrics := &http.Server{Addr: f.metricsListen, Handler: httpHandler(reg, w), ReadHeaderTimeout: 5 * time.Second}
 
-	errs := make(chan error, 3)
-	go func() { errs <- srv.Run(ctx) }()
+	// The publisher outlives srv.Run, which withdraws the published proxies
+	// while it stops.
+	routesCtx, stopRoutes := context.WithCancel(context.Background())
+	defer stopRoutes()
+	errs := make(chan error, 4)
+	ranServer := make(chan struct{})
+	go func() {
+		defer close(ranServer)
+		errs <- srv.Run(ctx)
+	}()
+	go func() {
+		if err := routes.Run(routesCtx, 2); err != nil {
+			errs <- fmt.Errorf("lease slice publisher: %w", err)
+		}
+	}()
 	go func() { errs <- g.Serve(lis) }()
 	go func() {
 		if err := metrics.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
@@ -193,10 +217,14 @@ func run(f flags, logger *zap.SugaredLogger) error {
 	case <-ctx.Done():
 	case err = <-errs:
 	}
-	// The same cancellation makes srv.Run close every proxy's stream (they
-	// reconnect to another replica); GracefulStop then stops accepting and
-	// waits for in-flight calls, which answer at once: a Lease whose proxy
-	// is gone says NOT_ACKED, and its caller takes the plain Knative path.
+	// Stopping srv.Run first withdraws the published proxies and waits for
+	// the activator to take their revisions' traffic back, then closes every
+	// proxy's stream (they reconnect to another replica). GracefulStop then
+	// stops accepting and waits for in-flight calls, which answer at once: a
+	// Lease whose proxy is gone says NOT_ACKED, and its caller takes the
+	// plain Knative path.
+	stop()
+	<-ranServer
 	done := make(chan struct{})
 	go func() { g.GracefulStop(); close(done) }()
 	select {
@@ -204,6 +232,7 @@ func run(f flags, logger *zap.SugaredLogger) error {
 	case <-time.After(5 * time.Second):
 		g.Stop()
 	}
+	stopRoutes()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = metrics.Shutdown(shutdownCtx)

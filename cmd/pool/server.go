@@ -37,7 +37,9 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/pool/snapshot"
 )
 
-func newPoolServer(ctx context.Context, w *watches, f flags, reg prometheus.Registerer, kube kubernetes.Interface, logger *zap.SugaredLogger) *pool.Server {
+func newPoolServer(ctx context.Context, w *watches, f flags, reg prometheus.Registerer, kube kubernetes.Interface,
+	routes pool.RoutePublisher, logger *zap.SugaredLogger,
+) *pool.Server {
 	opts := snapshot.DefaultOptions()
 	opts.TrustDomain = f.trustDomain
 	events := eventRecorder(ctx, kube, f.podName)
@@ -47,6 +49,10 @@ func newPoolServer(ctx context.Context, w *watches, f flags, reg prometheus.Regi
 		IdleTimeout: w.src.IdleTimeout,
 		Registerer:  reg,
 		Logger:      logger,
+		Routes:      routes,
+		// Flags of 0 take pkg/pool's defaults.
+		DrainPeriod:     f.drainPeriod,
+		MaxFallbackWait: f.maxFallbackWait,
 		// A proxy that rejects configuration is the pool operator's
 		// business: say so on the ProxyPool, where they look.
 		OnUnhealthy: func(proxy string, p revision.PoolKey, reason string) {

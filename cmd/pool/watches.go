@@ -31,8 +31,10 @@ import (
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corev1listers "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	autoscalingv1alpha1 "knative.dev/serving/pkg/apis/autoscaling/v1alpha1"
 	"knative.dev/serving/pkg/apis/serving"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servingclientset "knative.dev/serving/pkg/client/clientset/versioned"
@@ -40,6 +42,7 @@ import (
 	servinglisters "knative.dev/serving/pkg/client/listers/serving/v1"
 	knnetworking "knative.dev/serving/pkg/networking"
 
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	ssmclientset "github.com/serverless-mesh/ssm/pkg/client/clientset/versioned"
 	ssminformers "github.com/serverless-mesh/ssm/pkg/client/informers/externalversions"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
@@ -54,10 +57,12 @@ type watches struct {
 	src       *source.Source
 	revisions servinglisters.RevisionLister
 	secrets   corev1listers.SecretLister
-	namespace string
-	tlsSecret string
-	synced    []cache.InformerSynced
-	start     []func(<-chan struct{})
+	// leaseSlices caches the lease Services' EndpointSlices (SSM's own).
+	leaseSlices discoverylisters.EndpointSliceLister
+	namespace   string
+	tlsSecret   string
+	synced      []cache.InformerSynced
+	start       []func(<-chan struct{})
 	// notify is called with every revision whose pooled configuration may
 	// have changed; set once, before the informers start.
 	notify atomic.Pointer[func(revision.Key)]
@@ -79,6 +84,11 @@ func newWatches(cfg *rest.Config, kube kubernetes.Interface, f flags, logger *za
 		kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.LabelSelector = labels.Set{knnetworking.ServiceTypeKey: string(knnetworking.ServiceTypePrivate)}.String()
 		}))
+	// The lease Services' slices: SSM's own, by label.
+	leaseSlicesFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, resync,
+		kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.LabelSelector = labels.Set{ssm.ManagedByLabelKey: ssm.ManagedByLabelValue}.String() + "," + discoveryv1.LabelServiceName
+		}))
 	// Exactly one Secret, which is all ssm-pool's Role grants.
 	secretFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, resync,
 		kubeinformers.WithNamespace(f.namespace),
@@ -94,6 +104,8 @@ func newWatches(cfg *rest.Config, kube kubernetes.Interface, f flags, logger *za
 	ssmFactory := ssminformers.NewSharedInformerFactory(ssmClient, resync)
 
 	slices := slicesFactory.Discovery().V1().EndpointSlices()
+	leaseSlices := leaseSlicesFactory.Discovery().V1().EndpointSlices()
+	autoscalers := servingFactory.Autoscaling().V1alpha1().PodAutoscalers()
 	secrets := secretFactory.Core().V1().Secrets()
 	configMaps := configFactory.Core().V1().ConfigMaps()
 	revisions := servingFactory.Serving().V1().Revisions()
@@ -102,17 +114,19 @@ func newWatches(cfg *rest.Config, kube kubernetes.Interface, f flags, logger *za
 	pools := ssmFactory.Ssm().V1alpha1().ProxyPools()
 
 	w := &watches{
-		logger:    logger,
-		revisions: revisions.Lister(),
-		secrets:   secrets.Lister(),
-		namespace: f.namespace,
-		tlsSecret: f.tlsSecret,
+		logger:      logger,
+		revisions:   revisions.Lister(),
+		secrets:     secrets.Lister(),
+		namespace:   f.namespace,
+		leaseSlices: leaseSlices.Lister(),
+		tlsSecret:   f.tlsSecret,
 		src: source.New(source.Listers{
 			Revisions:      revisions.Lister(),
 			Services:       services.Lister(),
 			Policies:       policies.Lister(),
 			Pools:          pools.Lister(),
 			EndpointSlices: slices.Lister(),
+			PodAutoscalers: autoscalers.Lister(),
 		}, f.namespace),
 	}
 	handlers := []struct {
@@ -120,6 +134,8 @@ func newWatches(cfg *rest.Config, kube kubernetes.Interface, f flags, logger *za
 		changed  func(obj any)
 	}{
 		{revisions.Informer(), w.revisionChanged},
+		{autoscalers.Informer(), w.autoscalerChanged},
+		{leaseSlices.Informer(), nil},
 		{slices.Informer(), w.sliceChanged},
 		{services.Informer(), w.serviceChanged},
 		{policies.Informer(), w.namespaceChanged},
@@ -135,7 +151,7 @@ func newWatches(cfg *rest.Config, kube kubernetes.Interface, f flags, logger *za
 		}
 		w.synced = append(w.synced, h.informer.HasSynced)
 	}
-	w.start = []func(<-chan struct{}){slicesFactory.Start, secretFactory.Start, configFactory.Start, servingFactory.Start, ssmFactory.Start}
+	w.start = []func(<-chan struct{}){slicesFactory.Start, leaseSlicesFactory.Start, secretFactory.Start, configFactory.Start, servingFactory.Start, ssmFactory.Start}
 	return w, nil
 }
 
@@ -180,6 +196,14 @@ func changeHandler(f func(obj any)) cache.ResourceEventHandler {
 func (w *watches) revisionChanged(obj any) {
 	if rev, ok := obj.(*servingv1.Revision); ok {
 		w.changed(revision.Key{Namespace: rev.Namespace, Name: rev.Name})
+	}
+}
+
+// autoscalerChanged: a PodAutoscaler is named after its revision; its
+// desired scale says when Knative takes the revision to zero.
+func (w *watches) autoscalerChanged(obj any) {
+	if pa, ok := obj.(*autoscalingv1alpha1.PodAutoscaler); ok {
+		w.changed(revision.Key{Namespace: pa.Namespace, Name: pa.Name})
 	}
 }
 

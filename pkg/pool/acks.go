@@ -180,7 +180,7 @@ func (s *Server) rejectLocked(p *proxy, typeURL, version, detail string) *unheal
 	if l := p.lease; l != nil {
 		l.proxy = nil
 		p.lease = nil
-		if l.granted {
+		if l.granted && !l.ended {
 			s.replaceLocked(l, reason)
 		}
 	}

@@ -148,6 +148,8 @@ func TestMetrics(t *testing.T) {
 		`ssm_pool_proxies{pool="team/pool",state="warm"}`:      0,
 		`ssm_pool_proxies{pool="team/pool",state="warming"}`:   1,
 		`ssm_pool_lease_expiries_total`:                        0,
+		`ssm_pool_lease_drains_total`:                          0,
+		`ssm_pool_lease_drain_timeouts_total`:                  0,
 	}
 	if diff := cmp.Diff(want, gather(t, e.registry)); diff != "" {
 		t.Errorf("metrics (-want +got):\n%s", diff)

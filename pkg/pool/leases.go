@@ -45,6 +45,8 @@ type lease struct {
 	// placement stops at its next look.
 	ended        bool
 	lastActivity time.Time
+	// published are the proxy addresses last given to Options.Routes.
+	published []string
 	// placing is the current (or last) placement; concurrent Lease calls
 	// for the revision wait for it instead of taking a second proxy.
 	placing *placement
@@ -241,6 +243,7 @@ func (s *Server) awaitAck(ctx context.Context, l *lease, p *proxy) ackWait {
 		case p.synced:
 			l.granted = true
 			l.lastActivity = s.opts.Clock.Now()
+			s.publishLocked(l)
 			s.settleLocked(l, grantedResponse(l), nil)
 			s.mu.Unlock()
 			s.log.Debugw("Lease granted", zap.Stringer("revision", l.key), zap.String("proxy", p.node))
@@ -292,6 +295,9 @@ func grantedResponse(l *lease) *leaseapi.LeaseResponse {
 func (s *Server) replaceLocked(l *lease, why string) {
 	l.granted = false
 	l.placing = newPlacement()
+	// The lost proxy no longer holds the revision; the gateway must not
+	// send it any more of its traffic.
+	s.publishLocked(l)
 	if s.closing {
 		s.settleLocked(l, &leaseapi.LeaseResponse{Outcome: leaseapi.LeaseResponse_NOT_ACKED,
 			Message: "ssm-pool is shutting down"}, nil)

@@ -57,6 +57,7 @@ func (s *Server) RevisionChanged(key revision.Key) {
 		return
 	}
 	l.cfg = cfg
+	s.publishLocked(l)
 	p := l.proxy
 	if p == nil {
 		// Between placement attempts: the next attempt builds from l.cfg.
@@ -114,7 +115,11 @@ func (s *Server) endLocked(l *lease, why string) {
 	}
 	l.ended = true
 	if p := l.proxy; p != nil {
-		s.returnLocked(p)
+		if len(l.published) > 0 && !s.closing {
+			s.drainLocked(l, p)
+		} else {
+			s.returnLocked(p)
+		}
 		s.log.Infow("Lease ended", zap.Stringer("revision", l.key), zap.String("proxy", p.node),
 			zap.String("reason", why))
 	}

@@ -42,6 +42,8 @@ type metrics struct {
 	unhealthy     prometheus.Counter
 	replacements  *prometheus.CounterVec
 	expiries      prometheus.Counter
+	drains        prometheus.Counter
+	drainTimeouts prometheus.Counter
 	loadReports   *prometheus.CounterVec
 	proxies       *proxyCollector
 }
@@ -75,6 +77,14 @@ func newMetrics(s *Server) *metrics {
 			Name: "ssm_pool_lease_expiries_total",
 			Help: "Leases ended by the idle timeout.",
 		}),
+		drains: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ssm_pool_lease_drains_total",
+			Help: "Ended leases whose proxy was published to the gateway and kept the revision's configuration until the activator took its traffic back.",
+		}),
+		drainTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ssm_pool_lease_drain_timeouts_total",
+			Help: "Drains that gave the proxy back without having seen the activator published for the revision (is SSM's controller running?).",
+		}),
 		loadReports: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ssm_pool_load_reports_total",
 			Help: "Load reports received from proxies, by whether they showed traffic to the leased revision (busy) or not (idle).",
@@ -90,7 +100,7 @@ func (m *metrics) register(r prometheus.Registerer, log *zap.SugaredLogger) {
 		return
 	}
 	for _, c := range []prometheus.Collector{m.leases, m.leaseDuration, m.nacks, m.unhealthy, m.replacements,
-		m.expiries, m.loadReports, m.proxies} {
+		m.expiries, m.drains, m.drainTimeouts, m.loadReports, m.proxies} {
 		if err := r.Register(c); err != nil {
 			log.Errorw("Registering a metric", zap.Error(err))
 		}

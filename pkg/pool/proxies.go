@@ -223,7 +223,7 @@ func (s *Server) forgetLocked(p *proxy, why string) {
 	if l := p.lease; l != nil {
 		l.proxy = nil
 		p.lease = nil
-		if l.granted {
+		if l.granted && !l.ended {
 			s.replaceLocked(l, fmt.Sprintf("proxy %s %s", p.node, why))
 		}
 	}

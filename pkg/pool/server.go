@@ -77,6 +77,13 @@ type Options struct {
 	// goroutine) when a proxy first rejects a configuration, e.g. to record
 	// an Event. It may be nil.
 	OnUnhealthy func(proxy string, pool revision.PoolKey, reason string)
+	// Routes publishes the proxies that can serve each leased revision as
+	// its lease Service's endpoints; nil publishes nothing.
+	Routes RoutePublisher
+	// DrainPeriod and MaxFallbackWait: see DefaultDrainPeriod and
+	// DefaultMaxFallbackWait; 0 means the default.
+	DrainPeriod     time.Duration
+	MaxFallbackWait time.Duration
 }
 
 // Server is one replica's lease manager and ADS server.
@@ -117,6 +124,12 @@ func New(o Options) *Server {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
+	}
+	if o.DrainPeriod <= 0 {
+		o.DrainPeriod = DefaultDrainPeriod
+	}
+	if o.MaxFallbackWait <= 0 {
+		o.MaxFallbackWait = DefaultMaxFallbackWait
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop().Sugar()
@@ -167,7 +180,11 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			s.mu.Lock()
 			s.closing = true
+			withdrawn := s.withdrawAllLocked()
 			s.mu.Unlock()
+			// The proxies lose their configuration when their streams
+			// close; give the gateways time to stop using them first.
+			s.awaitFallback(withdrawn...)
 			s.cancel()
 			s.wg.Wait()
 			return nil

@@ -64,6 +64,14 @@ type Config struct {
 	ServiceAccount string
 	// Endpoints are the revision's ready pods, sorted by IP then port.
 	Endpoints []Endpoint
+	// PortName is the name of the revision's public port: "http", or
+	// "http2" for h2c. Its lease Service's endpoints carry it.
+	PortName string
+	// ScaledToZero: Knative's autoscaler wants no pod of the revision (its
+	// PodAutoscaler's desired scale is 0). Its pods may still serve for the
+	// scale-to-zero grace period, while Knative moves its traffic to the
+	// activator.
+	ScaledToZero bool
 }
 
 // Pooled reports whether the revision leases pooled proxies.

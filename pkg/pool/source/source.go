@@ -26,8 +26,10 @@ import (
 	apierrs "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"knative.dev/networking/pkg/apis/networking"
 	"knative.dev/serving/pkg/apis/serving"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	autoscalinglisters "knative.dev/serving/pkg/client/listers/autoscaling/v1alpha1"
 	servinglisters "knative.dev/serving/pkg/client/listers/serving/v1"
 	knnetworking "knative.dev/serving/pkg/networking"
 
@@ -50,6 +52,9 @@ type Listers struct {
 	Policies       ssmlisters.ServerlessPolicyLister
 	Pools          ssmlisters.ProxyPoolLister
 	EndpointSlices discoverylisters.EndpointSliceLister
+	// PodAutoscalers tell when Knative takes a revision to zero; nil reads
+	// every revision as not.
+	PodAutoscalers autoscalinglisters.PodAutoscalerLister
 }
 
 // Source implements revision.Source over informer caches.
@@ -108,7 +113,21 @@ func (s *Source) Get(key revision.Key) (revision.Config, error) {
 		Policy:         p,
 		ServiceAccount: sa,
 		Endpoints:      eps,
+		PortName:       networking.ServicePortName(rev.GetProtocol()),
+		ScaledToZero:   s.scaledToZero(key),
 	}, nil
+}
+
+// scaledToZero: the revision's PodAutoscaler (named after it) wants no pod.
+func (s *Source) scaledToZero(key revision.Key) bool {
+	if s.listers.PodAutoscalers == nil {
+		return false
+	}
+	pa, err := s.listers.PodAutoscalers.PodAutoscalers(key.Namespace).Get(key.Name)
+	if err != nil {
+		return false
+	}
+	return pa.Status.DesiredScale != nil && *pa.Status.DesiredScale == 0
 }
 
 func (s *Source) resolve(rev *servingv1.Revision) (policy.Policy, error) {

@@ -28,6 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
+	autoscalingv1alpha1 "knative.dev/serving/pkg/apis/autoscaling/v1alpha1"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	ssmv1alpha1 "github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
@@ -57,6 +58,18 @@ func slice(ns, name, revName, serviceType string, eps ...discoveryv1.Endpoint) *
 	}
 }
 
+func h2c(r *servingv1.Revision) *servingv1.Revision {
+	r.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "h2c", ContainerPort: 8080}}
+	return r
+}
+
+func podAutoscaler(ns, name string, desired *int32) *autoscalingv1alpha1.PodAutoscaler {
+	return &autoscalingv1alpha1.PodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Status:     autoscalingv1alpha1.PodAutoscalerStatus{DesiredScale: desired},
+	}
+}
+
 func endpoint(ready *bool, ips ...string) discoveryv1.Endpoint {
 	return discoveryv1.Endpoint{Addresses: ips, Conditions: discoveryv1.EndpointConditions{Ready: ready}}
 }
@@ -81,6 +94,7 @@ func newSource(t *testing.T, objs ...runtime.Object) *Source {
 		Policies:       l.GetServerlessPolicyLister(),
 		Pools:          l.GetProxyPoolLister(),
 		EndpointSlices: l.GetEndpointSliceLister(),
+		PodAutoscalers: l.GetPodAutoscalerLister(),
 	}, "knative-serving")
 }
 
@@ -136,6 +150,7 @@ func TestGet(t *testing.T) {
 			Key:            revision.Key{Namespace: "ns", Name: "plain"},
 			Policy:         policy.Policy{ProxyPool: "none"},
 			ServiceAccount: "default",
+			PortName:       "http",
 		},
 	}, {
 		name: "short-lived revision: shared pool, ready private endpoints only, sorted, deduplicated",
@@ -153,6 +168,31 @@ func TestGet(t *testing.T) {
 			Policy:         shortLived2s,
 			ServiceAccount: "fn-sa",
 			Endpoints:      []revision.Endpoint{{IP: "10.244.0.3", Port: 8113}, {IP: "10.244.0.9", Port: 8113}},
+			PortName:       "http",
+		},
+	}, {
+		name: "Knative is taking it to zero; an h2c revision's port is http2",
+		objs: []runtime.Object{h2c(rev("ns", "fn-00002", short, "")), podAutoscaler("ns", "fn-00002", ptr.To[int32](0))},
+		key:  revision.Key{Namespace: "ns", Name: "fn-00002"},
+		want: revision.Config{
+			Key:            revision.Key{Namespace: "ns", Name: "fn-00002"},
+			Pool:           revision.PoolKey{Namespace: "knative-serving", Name: "default"},
+			Policy:         shortLived2s,
+			ServiceAccount: "default",
+			PortName:       "http2",
+			ScaledToZero:   true,
+		},
+	}, {
+		name: "a PodAutoscaler that wants a pod, or has not decided, is not taking it to zero",
+		objs: []runtime.Object{rev("ns", "fn-00003", short, ""), podAutoscaler("ns", "fn-00003", ptr.To[int32](1)),
+			rev("ns", "fn-00004", short, ""), podAutoscaler("ns", "fn-00004", nil)},
+		key: revision.Key{Namespace: "ns", Name: "fn-00003"},
+		want: revision.Config{
+			Key:            revision.Key{Namespace: "ns", Name: "fn-00003"},
+			Pool:           revision.PoolKey{Namespace: "knative-serving", Name: "default"},
+			Policy:         shortLived2s,
+			ServiceAccount: "default",
+			PortName:       "http",
 		},
 	}, {
 		name: "a pool in the revision's own namespace wins over the shared one",
@@ -163,6 +203,7 @@ func TestGet(t *testing.T) {
 			Pool:           revision.PoolKey{Namespace: "ns", Name: "default"},
 			Policy:         shortLived2s,
 			ServiceAccount: "default",
+			PortName:       "http",
 		},
 	}, {
 		name:    "an invalid annotation is an error naming it, not a missing revision",

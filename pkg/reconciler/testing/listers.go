@@ -31,8 +31,10 @@ import (
 	fakenetworkingclientset "knative.dev/networking/pkg/client/clientset/versioned/fake"
 	networkinglisters "knative.dev/networking/pkg/client/listers/networking/v1alpha1"
 	rtesting "knative.dev/pkg/reconciler/testing"
+	autoscalingv1alpha1 "knative.dev/serving/pkg/apis/autoscaling/v1alpha1"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	fakeservingclientset "knative.dev/serving/pkg/client/clientset/versioned/fake"
+	autoscalinglisters "knative.dev/serving/pkg/client/listers/autoscaling/v1alpha1"
 	servinglisters "knative.dev/serving/pkg/client/listers/serving/v1"
 
 	ssmv1alpha1 "github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
@@ -160,6 +162,11 @@ func (l *Listers) GetServerlessPolicyLister() ssmlisters.ServerlessPolicyLister 
 // GetProxyPoolLister lists ProxyPools.
 func (l *Listers) GetProxyPoolLister() ssmlisters.ProxyPoolLister {
 	return ssmlisters.NewProxyPoolLister(l.IndexerFor(&ssmv1alpha1.ProxyPool{}))
+}
+
+// GetPodAutoscalerLister lists Knative PodAutoscalers.
+func (l *Listers) GetPodAutoscalerLister() autoscalinglisters.PodAutoscalerLister {
+	return autoscalinglisters.NewPodAutoscalerLister(l.IndexerFor(&autoscalingv1alpha1.PodAutoscaler{}))
 }
 
 // GetEndpointSliceLister lists EndpointSlices.

@@ -1,0 +1,232 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package leaseslice
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrs "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/serverless-mesh/ssm/pkg/leaseroute"
+	"github.com/serverless-mesh/ssm/pkg/pool"
+	"github.com/serverless-mesh/ssm/pkg/pool/revision"
+)
+
+// Publisher is a pool.RoutePublisher backed by the API server.
+type Publisher struct {
+	kube    kubernetes.Interface
+	slices  discoverylisters.EndpointSliceLister
+	replica string
+	log     *zap.SugaredLogger
+	queue   workqueue.TypedRateLimitingInterface[revision.Key]
+
+	mu      sync.Mutex
+	desired map[revision.Key]leaseroute.LeaseSlice
+}
+
+var _ pool.RoutePublisher = (*Publisher)(nil)
+
+// Options configure a Publisher.
+type Options struct {
+	Kube kubernetes.Interface
+	// Slices lists the lease Services' slices (at least those labelled
+	// app.kubernetes.io/managed-by=ssm).
+	Slices discoverylisters.EndpointSliceLister
+	// Replica is this ssm-pool replica's pod name.
+	Replica string
+	Logger  *zap.SugaredLogger
+}
+
+// New returns a Publisher; it writes nothing until Run.
+func New(o Options) *Publisher {
+	return &Publisher{
+		kube:    o.Kube,
+		slices:  o.Slices,
+		replica: o.Replica,
+		log:     o.Logger,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[revision.Key](50*time.Millisecond, 10*time.Second),
+			workqueue.TypedRateLimitingQueueConfig[revision.Key]{Name: "LeaseSlices"}),
+		desired: map[revision.Key]leaseroute.LeaseSlice{},
+	}
+}
+
+// Publish records the revision's proxies and queues the write.
+func (p *Publisher) Publish(cfg revision.Config, proxies []string) {
+	p.mu.Lock()
+	p.desired[cfg.Key] = leaseroute.LeaseSlice{
+		Namespace: cfg.Key.Namespace,
+		Revision:  cfg.Key.Name,
+		PortName:  cfg.PortName,
+		Replica:   p.replica,
+		Proxies:   append([]string(nil), proxies...),
+	}
+	p.mu.Unlock()
+	p.queue.Add(cfg.Key)
+}
+
+// FallbackReady: this replica's slice for the revision is gone from the
+// cache (the withdrawal was written and came back through the watch), and
+// another slice of the lease Service (the activator's, or another
+// replica's proxies) has a ready endpoint.
+func (p *Publisher) FallbackReady(key revision.Key) bool {
+	list, err := p.slices.EndpointSlices(key.Namespace).List(leaseroute.SliceSelector(key.Name))
+	if err != nil {
+		return false
+	}
+	own := leaseroute.LeaseSliceName(key.Name, p.replica)
+	others := make([]*discoveryv1.EndpointSlice, 0, len(list))
+	for _, s := range list {
+		if s.Name == own {
+			if leaseroute.HasReadyEndpoint([]*discoveryv1.EndpointSlice{s}, "") {
+				return false
+			}
+			continue
+		}
+		others = append(others, s)
+	}
+	return leaseroute.HasReadyEndpoint(others, "")
+}
+
+// Run removes what an earlier run of this replica left behind, then writes
+// queued slices with workers until ctx ends.
+func (p *Publisher) Run(ctx context.Context, workers int) error {
+	if err := p.removeStale(ctx); err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		p.queue.ShutDown()
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p.processNext(ctx) {
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// removeStale deletes this replica's slices from before a restart: the
+// proxies they name have lost the configuration.
+func (p *Publisher) removeStale(ctx context.Context) error {
+	sel := labels.SelectorFromSet(labels.Set{
+		discoveryv1.LabelManagedBy: leaseroute.ManagedByPool,
+		leaseroute.ReplicaLabelKey: leaseroute.ReplicaID(p.replica),
+	})
+	list, err := p.kube.DiscoveryV1().EndpointSlices(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return fmt.Errorf("listing the lease slices of replica %s: %w", p.replica, err)
+	}
+	for _, s := range list.Items {
+		err := p.kube.DiscoveryV1().EndpointSlices(s.Namespace).Delete(ctx, s.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrs.IsNotFound(err) {
+			return fmt.Errorf("deleting stale lease slice %s/%s: %w", s.Namespace, s.Name, err)
+		}
+		p.log.Infow("Deleted a lease slice left by an earlier run", "slice", s.Namespace+"/"+s.Name)
+	}
+	return nil
+}
+
+func (p *Publisher) processNext(ctx context.Context) bool {
+	key, quit := p.queue.Get()
+	if quit {
+		return false
+	}
+	defer p.queue.Done(key)
+	if err := p.sync(ctx, key); err != nil {
+		p.log.Warnw("Writing a lease slice; will retry", zap.Stringer("revision", key), zap.Error(err))
+		p.queue.AddRateLimited(key)
+		return true
+	}
+	p.queue.Forget(key)
+	return true
+}
+
+// sync makes the API server hold the revision's desired slice: none when it
+// has no proxy.
+func (p *Publisher) sync(ctx context.Context, key revision.Key) error {
+	p.mu.Lock()
+	want, ok := p.desired[key]
+	if ok && len(want.Proxies) == 0 {
+		delete(p.desired, key)
+	}
+	p.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	client := p.kube.DiscoveryV1().EndpointSlices(key.Namespace)
+	name := leaseroute.LeaseSliceName(key.Name, p.replica)
+	if len(want.Proxies) == 0 {
+		err := client.Delete(ctx, name, metav1.DeleteOptions{})
+		if err != nil && !apierrs.IsNotFound(err) {
+			p.requeueWithdrawal(want)
+			return fmt.Errorf("deleting lease slice %s/%s: %w", key.Namespace, name, err)
+		}
+		return nil
+	}
+	desired := leaseroute.MakeLeaseSlice(want)
+	have, err := p.slices.EndpointSlices(key.Namespace).Get(name)
+	switch {
+	case apierrs.IsNotFound(err):
+		_, err = client.Create(ctx, desired, metav1.CreateOptions{})
+		if apierrs.IsAlreadyExists(err) {
+			// The cache is behind; the retry sees the object.
+			return fmt.Errorf("creating lease slice %s/%s: %w", key.Namespace, name, err)
+		}
+	case err != nil:
+		return fmt.Errorf("getting lease slice %s/%s: %w", key.Namespace, name, err)
+	case equality.Semantic.DeepEqual(have.Endpoints, desired.Endpoints) &&
+		equality.Semantic.DeepEqual(have.Ports, desired.Ports) &&
+		equality.Semantic.DeepEqual(have.Labels, desired.Labels):
+		return nil
+	default:
+		updated := have.DeepCopy()
+		updated.Labels, updated.Endpoints, updated.Ports = desired.Labels, desired.Endpoints, desired.Ports
+		_, err = client.Update(ctx, updated, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("writing lease slice %s/%s: %w", key.Namespace, name, err)
+	}
+	return nil
+}
+
+// requeueWithdrawal puts a failed withdrawal back unless a newer Publish
+// replaced it meanwhile.
+func (p *Publisher) requeueWithdrawal(want leaseroute.LeaseSlice) {
+	key := revision.Key{Namespace: want.Namespace, Name: want.Revision}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, newer := p.desired[key]; !newer {
+		p.desired[key] = want
+	}
+}
