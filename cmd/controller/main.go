@@ -42,6 +42,7 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/pool/stats"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/certificates"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress"
+	leaseroutes "github.com/serverless-mesh/ssm/pkg/reconciler/leaseroute"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/lifecycle"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/proxypool"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/proxypool/resources"
@@ -49,15 +50,19 @@ import (
 )
 
 func main() {
-	// Secrets, ConfigMaps, Deployments, Services and PodDisruptionBudgets
-	// are watched through informers filtered on SSM's own labels, never
-	// every one in the cluster. WithSelectors replaces earlier selectors, so
-	// all of them are registered here at once.
+	// Secrets, ConfigMaps, Deployments, Services, EndpointSlices and
+	// PodDisruptionBudgets are watched through informers filtered on labels
+	// (SSM's own, Knative's revision label, the activator Service's name),
+	// never every one in the cluster. WithSelectors replaces earlier
+	// selectors, so all of them are registered here at once. (The lease
+	// route controller's ObjectLabelSelector and RevisionDeploymentSelector
+	// equal certificates' SecretLabelSelector and RevisionDeploymentSelector.)
 	ctx := filteredfactory.WithSelectors(signals.NewContext(),
 		ingress.SecretLabelSelector,
 		certificates.SecretLabelSelector,
 		certificates.RevisionDeploymentSelector,
 		proxypool.ObjectLabelSelector,
+		leaseroutes.ActivatorSliceSelector,
 	)
 	// The autoscaler hook's history feeds two consumers: observed execution
 	// times classify "auto" revisions for the KIngress reconciler, and cold
@@ -68,6 +73,7 @@ func main() {
 		serverlesspolicy.NewController,
 		certificates.NewController,
 		certificates.NewWorkloadController,
+		leaseroutes.NewController,
 		lifecycle.NewController(history),
 		proxyPoolController(history),
 	)

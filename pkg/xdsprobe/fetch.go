@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -34,31 +36,13 @@ import (
 // those whole. It is the one-shot form of what Manager watches, for tests,
 // benchmarks and tools that need the full routes rather than readiness.
 func FetchRouteConfigurations(ctx context.Context, opts Options, workload Workload) ([]*routev3.RouteConfiguration, error) {
-	if opts.Address == "" {
-		return nil, errors.New("xDS address is empty")
-	}
-	if opts.ClusterID == "" {
-		opts.ClusterID = "Kubernetes"
-	}
-	if opts.ClusterDomain == "" {
-		opts.ClusterDomain = network.GetClusterDomainName()
-	}
-	node, err := gatewayNode(workload, nodeOptions{clusterID: opts.ClusterID, clusterDomain: opts.ClusterDomain, istioVersion: opts.IstioVersion})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, node, closeConn, err := openStream(ctx, opts, workload)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := grpc.NewClient(opts.Address, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize)))
-	if err != nil {
-		return nil, fmt.Errorf("xDS address %q: %w", opts.Address, err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("opening the ADS stream to %s: %w", opts.Address, err)
-	}
+	defer closeConn()
 
 	if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: listenerTypeURL}); err != nil {
 		return nil, fmt.Errorf("requesting listeners: %w", err)
@@ -95,6 +79,65 @@ func FetchRouteConfigurations(ctx context.Context, opts Options, workload Worklo
 		return nil
 	})
 	return configs, err
+}
+
+// FetchEndpoints asks istiod once, as workload's gateway, for the endpoints
+// of the named clusters (e.g. "outbound|80||name.ns.svc.cluster.local"):
+// where the gateway would send a route's traffic.
+func FetchEndpoints(ctx context.Context, opts Options, workload Workload, clusters ...string) ([]*endpointv3.ClusterLoadAssignment, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, node, closeConn, err := openStream(ctx, opts, workload)
+	if err != nil {
+		return nil, err
+	}
+	defer closeConn()
+	if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: endpointTypeURL, ResourceNames: clusters}); err != nil {
+		return nil, fmt.Errorf("requesting the endpoints of %v: %w", clusters, err)
+	}
+	var out []*endpointv3.ClusterLoadAssignment
+	err = receive(stream, endpointTypeURL, func(r *discoveryv3.DiscoveryResponse) error {
+		for _, any := range r.GetResources() {
+			cla := &endpointv3.ClusterLoadAssignment{}
+			if err := any.UnmarshalTo(cla); err != nil {
+				return fmt.Errorf("decoding a cluster load assignment: %w", err)
+			}
+			out = append(out, cla)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// openStream opens an ADS stream to opts.Address and returns it with the
+// gateway node to present in the first request.
+func openStream(ctx context.Context, opts Options, workload Workload) (
+	grpc.BidiStreamingClient[discoveryv3.DiscoveryRequest, discoveryv3.DiscoveryResponse], *corev3.Node, func(), error,
+) {
+	if opts.Address == "" {
+		return nil, nil, nil, errors.New("xDS address is empty")
+	}
+	if opts.ClusterID == "" {
+		opts.ClusterID = "Kubernetes"
+	}
+	if opts.ClusterDomain == "" {
+		opts.ClusterDomain = network.GetClusterDomainName()
+	}
+	node, err := gatewayNode(workload, nodeOptions{clusterID: opts.ClusterID, clusterDomain: opts.ClusterDomain, istioVersion: opts.IstioVersion})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	conn, err := grpc.NewClient(opts.Address, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize)))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("xDS address %q: %w", opts.Address, err)
+	}
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, nil, fmt.Errorf("opening the ADS stream to %s: %w", opts.Address, err)
+	}
+	return stream, node, func() { _ = conn.Close() }, nil
 }
 
 // receive reads responses until one of typeURL arrives and hands it to use.

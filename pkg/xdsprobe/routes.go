@@ -33,6 +33,7 @@ import (
 const (
 	listenerTypeURL = "type.googleapis.com/envoy.config.listener.v3.Listener"
 	routeTypeURL    = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+	endpointTypeURL = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
 	hcmTypeURL      = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 )
 

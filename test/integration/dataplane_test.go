@@ -55,7 +55,13 @@ func requireDataplane(t *testing.T) {
 // activatorGet sends GET path to service's revision through the activator,
 // which picks the revision from these headers as it does behind an ingress.
 func activatorGet(ctx context.Context, client *http.Client, service, revision, path string) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+activatorAddr+path, nil)
+	return revisionGet(ctx, client, activatorAddr, service, revision, path)
+}
+
+// revisionGet sends GET path for service's revision to addr (the activator,
+// or a pooled proxy) with the headers a KIngress split adds.
+func revisionGet(ctx context.Context, client *http.Client, addr, service, revision, path string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
 	if err != nil {
 		return 0, "", err
 	}

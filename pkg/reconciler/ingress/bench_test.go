@@ -129,10 +129,10 @@ func BenchmarkTranslate(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if drs := resources.MakeDestinationRules(ing, policies); len(drs) != 1 {
+					if drs := resources.MakeDestinationRules(ing, policies, nil); len(drs) != 1 {
 						b.Fatalf("%s: %d DestinationRules, want 1", ing.Name, len(drs))
 					}
-					if _, err := resources.MakeVirtualServices(ing, bound, policies); err != nil {
+					if _, err := resources.MakeVirtualServices(ing, bound, policies, nil); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -21,6 +21,7 @@ import (
 
 	"istio.io/client-go/pkg/apis/networking/v1beta1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"knative.dev/networking/pkg/apis/networking"
@@ -34,6 +35,7 @@ import (
 	podinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/pod"
 	secretfilteredinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/secret/filtered"
 	serviceinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/service"
+	slicefilteredinformer "knative.dev/pkg/client/injection/kube/informers/discovery/v1/endpointslice/filtered"
 	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
@@ -62,6 +64,11 @@ import (
 // them, which keep the label). cmd/controller registers it with the
 // filtered informer factory.
 const SecretLabelSelector = networking.CertificateUIDLabelKey
+
+// LeaseSliceLabelSelector selects SSM's own objects, among them the
+// EndpointSlices of lease Services; cmd/controller registers it (it is the
+// certificates controller's selector too).
+const LeaseSliceLabelSelector = ssm.ManagedByLabelKey + "=" + ssm.ManagedByLabelValue
 
 // NewController wires the KIngress reconciler for ingress class
 // ssm.ingress.networking.knative.dev, with no observed execution times.
@@ -99,6 +106,7 @@ func newController(ctx context.Context, cmw configmap.Watcher, obs policy.Observ
 	revisionInformer := revisioninformer.Get(ctx)
 	knServiceInformer := knserviceinformer.Get(ctx)
 	policyInformer := serverlesspolicyinformer.Get(ctx)
+	leaseSliceInformer := slicefilteredinformer.Get(ctx, LeaseSliceLabelSelector)
 
 	r := &Reconciler{
 		kubeClient:            kubeclient.Get(ctx),
@@ -111,6 +119,7 @@ func newController(ctx context.Context, cmw configmap.Watcher, obs policy.Observ
 		revisionLister:        revisionInformer.Lister(),
 		knServiceLister:       knServiceInformer.Lister(),
 		policyLister:          policyInformer.Lister(),
+		leaseSliceLister:      leaseSliceInformer.Lister(),
 		observer:              obs,
 	}
 
@@ -158,6 +167,8 @@ func newController(ctx context.Context, cmw configmap.Watcher, obs policy.Observ
 		controller.EnsureTypeMeta(r.tracker.OnChanged, ssmv1alpha1.SchemeGroupVersion.WithKind("ServerlessPolicy"))))
 	gatewayInformer.Informer().AddEventHandler(controller.HandleAll(
 		controller.EnsureTypeMeta(r.tracker.OnChanged, v1beta1.SchemeGroupVersion.WithKind("Gateway"))))
+	leaseSliceInformer.Informer().AddEventHandler(controller.HandleAll(
+		controller.EnsureTypeMeta(r.tracker.OnChanged, discoveryv1.SchemeGroupVersion.WithKind("EndpointSlice"))))
 
 	probeTargets := &gatewayProbeTargets{
 		gatewayLister:   gatewayInformer.Lister(),

@@ -17,6 +17,7 @@ limitations under the License.
 package ingress
 
 import (
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -175,6 +176,40 @@ func shortLivedDR() *v1beta1.DestinationRule {
 	}
 	dr.Annotations = map[string]string{"ssm.dev/lifecycle-class": "short-lived"}
 	return dr
+}
+
+// onLeaseService moves every destination of vs from hello-00001's public
+// Service to its lease Service, hello-00001-ssm.
+func onLeaseService(vs *v1beta1.VirtualService) *v1beta1.VirtualService {
+	for _, r := range vs.Spec.Http {
+		for _, d := range r.Route {
+			d.Destination.Host = "hello-00001-ssm.ns.svc.cluster.local"
+		}
+	}
+	return vs
+}
+
+// leasedDR is shortLivedDR on the lease Service, with no TLS mode: its
+// endpoints are pooled proxies without a sidecar, or the activator.
+func leasedDR() *v1beta1.DestinationRule {
+	dr := shortLivedDR()
+	dr.Spec.Host = "hello-00001-ssm.ns.svc.cluster.local"
+	dr.Spec.TrafficPolicy.Tls = nil
+	return dr
+}
+
+// leaseSlice is a slice of hello-00001's lease Service with one endpoint.
+func leaseSlice(ready bool) *discoveryv1.EndpointSlice {
+	return &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: testNS, Name: "hello-00001-ssm-activator", Labels: map[string]string{
+			"kubernetes.io/service-name":             "hello-00001-ssm",
+			"endpointslice.kubernetes.io/managed-by": "ssm-controller.ssm.dev",
+			"serving.knative.dev/revision":           "hello-00001",
+			"app.kubernetes.io/managed-by":           "ssm",
+		}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.244.0.5"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+	}
 }
 
 // longLivedDR is the DestinationRule of hello-00001 as a long-lived revision.

@@ -146,6 +146,7 @@ func newReconciler(ctx context.Context, ls *ssmtesting.Listers, _ configmap.Watc
 		revisionLister:        ls.GetRevisionLister(),
 		knServiceLister:       ls.GetKnativeServiceLister(),
 		policyLister:          ls.GetServerlessPolicyLister(),
+		leaseSliceLister:      ls.GetEndpointSliceLister(),
 		tracker:               trackerFrom(ctx),
 		statusManager:         ssmtesting.GetStatusManager(ctx),
 		observer:              policy.NoObservations{},

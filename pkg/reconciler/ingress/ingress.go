@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/kubernetes"
 	corev1listers "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
 	ingressreconciler "knative.dev/networking/pkg/client/injection/reconciler/networking/v1alpha1/ingress"
 	netconfig "knative.dev/networking/pkg/config"
@@ -81,6 +82,8 @@ type Reconciler struct {
 	revisionLister        servinglisters.RevisionLister
 	knServiceLister       servinglisters.ServiceLister
 	policyLister          ssmlisters.ServerlessPolicyLister
+	// leaseSliceLister holds the slices of lease Services (SSM's own).
+	leaseSliceLister discoverylisters.EndpointSliceLister
 
 	tracker       tracker.Interface
 	statusManager status.Manager
@@ -114,6 +117,11 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, ing *v1alpha1.Ingress) p
 		return err
 	}
 
+	leased, err := r.leasedBackends(ing, policies)
+	if err != nil {
+		return err
+	}
+
 	// 2. Gateways, and the TLS secrets they need next to them.
 	selected := selectGateways(cfg, ing)
 	external, local, err := r.gatewayServices(selected)
@@ -126,10 +134,10 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, ing *v1alpha1.Ingress) p
 	}
 
 	// 3. Traffic policy before routes, so a new route never runs without it.
-	if err := syncObjects(ctx, ing, r.destinationRuleOps(), resources.MakeDestinationRules(ing, policies)); err != nil {
+	if err := syncObjects(ctx, ing, r.destinationRuleOps(), resources.MakeDestinationRules(ing, policies, leased)); err != nil {
 		return err
 	}
-	vses, err := resources.MakeVirtualServices(ing, bound, policies)
+	vses, err := resources.MakeVirtualServices(ing, bound, policies, leased)
 	if err != nil {
 		return fmt.Errorf("building VirtualServices: %w", err)
 	}

@@ -145,6 +145,29 @@ func TestReconcile(t *testing.T) {
 		WantStatusUpdates: statusUpdate(newIngress(withStatus(readyStatus()))),
 		WantEvents:        []string{finalizerEvent},
 	}, {
+		Name: "sidecar-less revision whose lease Service has a ready endpoint: splits go there, DestinationRule without TLS mode",
+		Key:  "ns/hello",
+		Ctx:  withTracker(),
+		Objects: objects(newIngress(withFinalizer, withStatus(readyStatus())), revision(shortLivedAnnotations),
+			leaseSlice(true)),
+		WantCreates: []runtime.Object{
+			leasedDR(),
+			onLeaseService(ingressVS(hashBase, []string{externalGatewayQN, localGatewayQN}, externalGatewayQN, shortLived2s)),
+			onLeaseService(meshVS(hashBase, shortLived2s)),
+		},
+		// A change of the lease Service's endpoints re-reconciles the KIngress.
+		PostConditions: []func(*testing.T, *TableRow){tracks(typed(leaseSlice(false), "discovery.k8s.io/v1", "EndpointSlice"))},
+	}, {
+		Name: "a lease Service with no ready endpoint takes no traffic: Knative's public Service",
+		Key:  "ns/hello",
+		Objects: objects(newIngress(withFinalizer, withStatus(readyStatus())), revision(shortLivedAnnotations),
+			leaseSlice(false)),
+		WantCreates: []runtime.Object{
+			shortLivedDR(),
+			ingressVS(hashBase, []string{externalGatewayQN, localGatewayQN}, externalGatewayQN, shortLived2s),
+			meshVS(hashBase, shortLived2s),
+		},
+	}, {
 		Name: "precedence: the revision's ssm.dev/timeout 2s beats the ServerlessPolicy's 5s",
 		Key:  "ns/hello",
 		Ctx:  withTracker(),

@@ -25,8 +25,8 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 	istiov1beta1 "istio.io/api/networking/v1beta1"
 	"istio.io/client-go/pkg/apis/networking/v1beta1"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
-	"knative.dev/pkg/network"
 
 	"github.com/serverless-mesh/ssm/pkg/policy"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/resources/names"
@@ -37,7 +37,14 @@ import (
 // in its backend's namespace, targets the backend Service's cluster hostname
 // and carries the backend's connection pool, outlier detection and mTLS.
 // Backends without a policy get none: net-istio makes no DestinationRule.
-func MakeDestinationRules(ing *v1alpha1.Ingress, policies map[Backend]policy.Policy) []*v1beta1.DestinationRule {
+//
+// A leased backend's rule targets its lease Service and sets no TLS mode:
+// its endpoints are pooled proxies, which have no sidecar and take plain
+// HTTP from the gateway, or Knative's activator, which Istio reaches with
+// mTLS when it has a sidecar (Istio's automatic mTLS decides per endpoint).
+// The hop to the revision's pod is mTLS either way, terminated by the
+// queue-proxy plugin.
+func MakeDestinationRules(ing *v1alpha1.Ingress, policies map[Backend]policy.Policy, leased sets.Set[Backend]) []*v1beta1.DestinationRule {
 	backends := ReferencedBackends(ing)
 	drs := make([]*v1beta1.DestinationRule, 0, len(backends))
 	for _, b := range backends {
@@ -51,14 +58,16 @@ func MakeDestinationRules(ing *v1alpha1.Ingress, policies map[Backend]policy.Pol
 		if p.Lifecycle != "" {
 			dr.Annotations = map[string]string{LifecycleClassAnnotationKey: string(p.Lifecycle)}
 		}
-		dr.Spec.Host = network.GetServiceHostname(b.Name, b.Namespace)
+		dr.Spec.Host = backendHost(b, leased)
 		dr.Spec.TrafficPolicy = &istiov1beta1.TrafficPolicy{
 			ConnectionPool:   connectionPool(p.ConnectionPool),
 			OutlierDetection: outlierDetection(p.OutlierDetection),
-			// Both modes are mTLS from the gateway: "lightweight" is terminated
-			// by the queue-proxy plugin with a mesh workload certificate, "full"
-			// by the sidecar. An unknown mode gets mTLS too: no silent downgrade.
-			Tls: &istiov1beta1.ClientTLSSettings{Mode: istiov1beta1.ClientTLSSettings_ISTIO_MUTUAL},
+		}
+		if !leased.Has(b) {
+			// A revision whose pods are reached directly has a sidecar
+			// (sidecar-less pods are always leased): mTLS, whatever the mode,
+			// so an unknown mode is no silent downgrade.
+			dr.Spec.TrafficPolicy.Tls = &istiov1beta1.ClientTLSSettings{Mode: istiov1beta1.ClientTLSSettings_ISTIO_MUTUAL}
 		}
 		drs = append(drs, dr)
 	}

@@ -28,6 +28,7 @@ import (
 	istiov1beta1 "istio.io/api/networking/v1beta1"
 	"istio.io/client-go/pkg/apis/networking/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
 
 	"github.com/serverless-mesh/ssm/pkg/policy"
@@ -59,6 +60,7 @@ func TestMakeDestinationRules(t *testing.T) {
 		name     string
 		ing      *v1alpha1.Ingress
 		policies map[Backend]policy.Policy
+		leased   sets.Set[Backend]
 		want     []*v1beta1.DestinationRule
 	}{{
 		name: "no SSM backend: no DestinationRule",
@@ -150,12 +152,32 @@ func TestMakeDestinationRules(t *testing.T) {
 				TrafficPolicy: &istiov1beta1.TrafficPolicy{Tls: mtls},
 			},
 		}},
+	}, {
+		name: "leased backend: its lease Service, with no TLS mode (pooled proxies have no sidecar)",
+		ing: ingressWith(rule(v1alpha1.IngressVisibilityExternalIP, []string{"hello.example.com"},
+			helloPath(split("default", "hello-00002", 80, 100)))),
+		policies: map[Backend]policy.Policy{{Namespace: "default", Name: "hello-00002"}: shortLived},
+		leased:   sets.New(Backend{Namespace: "default", Name: "hello-00002"}),
+		want: []*v1beta1.DestinationRule{{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: "hello-hello-00002-596f1b65", Namespace: "default", Labels: helloLabels(), OwnerReferences: ownerRefs(),
+				Annotations: map[string]string{"ssm.dev/lifecycle-class": "short-lived"},
+			},
+			Spec: istiov1beta1.DestinationRule{
+				Host: "hello-00002-ssm.default.svc.cluster.local",
+				TrafficPolicy: &istiov1beta1.TrafficPolicy{
+					ConnectionPool: &istiov1beta1.ConnectionPoolSettings{
+						Http: &istiov1beta1.ConnectionPoolSettings_HTTPSettings{IdleTimeout: durationpb.New(30 * time.Second)},
+					},
+				},
+			},
+		}},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			before := tc.ing.DeepCopy()
-			got := MakeDestinationRules(tc.ing, tc.policies)
+			got := MakeDestinationRules(tc.ing, tc.policies, tc.leased)
 			if diff := cmp.Diff(tc.want, got, protocmp.Transform()); diff != "" {
 				t.Errorf("MakeDestinationRules (-want, +got):\n%s", diff)
 			}

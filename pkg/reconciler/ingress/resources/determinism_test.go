@@ -127,11 +127,11 @@ func TestDeterministicOutput(t *testing.T) {
 	services := []GatewayService{ingressGatewayService(), {Namespace: "gateways", Name: "gw"}}
 	build := func() (out []any, wire [][]byte) {
 		ing := realisticIngress(r)
-		vses, err := MakeVirtualServices(ing, shuffledGateways(r), shuffledPolicies(r))
+		vses, err := MakeVirtualServices(ing, shuffledGateways(r), shuffledPolicies(r), nil)
 		if err != nil {
 			t.Fatalf("MakeVirtualServices: %v", err)
 		}
-		drs := MakeDestinationRules(ing, shuffledPolicies(r))
+		drs := MakeDestinationRules(ing, shuffledPolicies(r), nil)
 		gws, err := MakeExternalGateways(ing, nil, services)
 		if err != nil {
 			t.Fatalf("MakeExternalGateways: %v", err)
@@ -208,7 +208,7 @@ func BenchmarkMakeVirtualServices(b *testing.B) {
 	policies := shuffledPolicies(r)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := MakeVirtualServices(ing, gateways, policies); err != nil {
+		if _, err := MakeVirtualServices(ing, gateways, policies, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

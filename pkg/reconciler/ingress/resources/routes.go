@@ -28,13 +28,14 @@ import (
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
 	"knative.dev/pkg/network"
 
+	"github.com/serverless-mesh/ssm/pkg/leaseroute"
 	"github.com/serverless-mesh/ssm/pkg/policy"
 )
 
 // makeRoute is the HTTP route of one KIngress path, matched on the given
 // hosts through the given gateways.
 func makeRoute(hosts sets.Set[string], path *v1alpha1.HTTPIngressPath, gateways []string,
-	policies map[Backend]policy.Policy,
+	policies map[Backend]policy.Policy, leased sets.Set[Backend],
 ) *istiov1beta1.HTTPRoute {
 	prefixes := distinctHostPrefixes(hosts)
 	matches := make([]*istiov1beta1.HTTPMatchRequest, 0, len(prefixes))
@@ -46,7 +47,7 @@ func makeRoute(hosts sets.Set[string], path *v1alpha1.HTTPIngressPath, gateways 
 	for _, split := range path.Splits {
 		destinations = append(destinations, &istiov1beta1.HTTPRouteDestination{
 			Destination: &istiov1beta1.Destination{
-				Host: network.GetServiceHostname(split.ServiceName, split.ServiceNamespace),
+				Host: backendHost(BackendOf(split), leased),
 				Port: &istiov1beta1.PortSelector{
 					Number: uint32(split.ServicePort.IntValue()), //nolint:gosec // validateRules bounds it to 1-65535.
 				},
@@ -66,6 +67,15 @@ func makeRoute(hosts sets.Set[string], path *v1alpha1.HTTPIngressPath, gateways 
 	}
 	route.Timeout, route.Retries = routeResilience(path.Splits, policies)
 	return route
+}
+
+// backendHost is the cluster hostname a backend's traffic goes to: its lease
+// Service when it is leased, else the Service the KIngress names.
+func backendHost(b Backend, leased sets.Set[Backend]) string {
+	if leased.Has(b) {
+		return network.GetServiceHostname(leaseroute.ServiceName(b.Name), b.Namespace)
+	}
+	return network.GetServiceHostname(b.Name, b.Namespace)
 }
 
 // routeResilience is the timeout and retry policy of a path.

@@ -119,7 +119,7 @@ func TestMakeRoute(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := makeRoute(tc.hosts, &tc.path, gateways, nil)
+			got := makeRoute(tc.hosts, &tc.path, gateways, nil, nil)
 			if diff := cmp.Diff(tc.want, got, protocmp.Transform()); diff != "" {
 				t.Errorf("makeRoute (-want, +got):\n%s", diff)
 			}
@@ -266,7 +266,7 @@ func TestMakeVirtualServicesRichPath(t *testing.T) {
 			}},
 		},
 	}}
-	got, err := MakeVirtualServices(ing, bothGateways(), nil)
+	got, err := MakeVirtualServices(ing, bothGateways(), nil, nil)
 	if err != nil {
 		t.Fatalf("MakeVirtualServices: %v", err)
 	}

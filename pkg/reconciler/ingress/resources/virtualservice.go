@@ -76,8 +76,13 @@ func ProbeHash(ing *v1alpha1.Ingress) (string, error) {
 // gateway of this VirtualService", so a cluster-local rule would be served by
 // the external gateways. Here such routes are left out of the ingress
 // VirtualService (the mesh VirtualService still serves cluster-local hosts).
+//
+// A split whose backend is in leased goes to the backend's lease Service
+// (pkg/leaseroute) instead of Knative's public Service: the revision's pods
+// have no sidecar, and the lease Service's endpoints are the pooled proxies
+// that hold the revision, or Knative's activator.
 func MakeVirtualServices(ing *v1alpha1.Ingress, gateways map[v1alpha1.IngressVisibility]sets.Set[string],
-	policies map[Backend]policy.Policy,
+	policies map[Backend]policy.Policy, leased sets.Set[Backend],
 ) ([]*v1beta1.VirtualService, error) {
 	if err := validateRules(ing); err != nil {
 		return nil, err
@@ -90,11 +95,11 @@ func MakeVirtualServices(ing *v1alpha1.Ingress, gateways map[v1alpha1.IngressVis
 
 	var vses []*v1beta1.VirtualService
 	ingressVS := &v1beta1.VirtualService{ObjectMeta: objectMeta(ing, ing.Namespace, names.IngressVirtualService(ing))}
-	if ingressSpec(&ingressVS.Spec, rules, gateways, policies) {
+	if ingressSpec(&ingressVS.Spec, rules, gateways, policies, leased) {
 		vses = append(vses, ingressVS)
 	}
 	meshVS := &v1beta1.VirtualService{ObjectMeta: objectMeta(ing, ing.Namespace, names.MeshVirtualService(ing))}
-	if meshSpec(&meshVS.Spec, rules, gateways, policies) {
+	if meshSpec(&meshVS.Spec, rules, gateways, policies, leased) {
 		vses = append(vses, meshVS)
 	}
 	return vses, nil
@@ -156,7 +161,7 @@ func visibilityOf(rule v1alpha1.IngressRule) v1alpha1.IngressVisibility {
 
 // ingressSpec binds the rules whose visibility has gateways to those gateways.
 func ingressSpec(spec *istiov1beta1.VirtualService, rules []v1alpha1.IngressRule, gateways map[v1alpha1.IngressVisibility]sets.Set[string],
-	policies map[Backend]policy.Policy,
+	policies map[Backend]policy.Policy, leased sets.Set[Backend],
 ) bool {
 	served := make([]v1alpha1.IngressRule, 0, len(rules))
 	ruleHosts := sets.New[string]()
@@ -168,13 +173,13 @@ func ingressSpec(spec *istiov1beta1.VirtualService, rules []v1alpha1.IngressRule
 	}
 	return makeSpec(spec, served, ingress.ExpandedHosts(ruleHosts), func(v v1alpha1.IngressVisibility) []string {
 		return sets.List(gateways[v])
-	}, policies)
+	}, policies, leased)
 }
 
 // meshSpec serves, inside the mesh, the cluster-local Service hostnames of
 // every rule, whatever its visibility.
 func meshSpec(spec *istiov1beta1.VirtualService, rules []v1alpha1.IngressRule, gateways map[v1alpha1.IngressVisibility]sets.Set[string],
-	policies map[Backend]policy.Policy,
+	policies map[Backend]policy.Policy, leased sets.Set[Backend],
 ) bool {
 	suffix := ".svc." + network.GetClusterDomainName()
 	hosts := sets.New[string]()
@@ -192,14 +197,14 @@ func meshSpec(spec *istiov1beta1.VirtualService, rules []v1alpha1.IngressRule, g
 	}
 	return makeSpec(spec, rules, hosts, func(v1alpha1.IngressVisibility) []string {
 		return []string{MeshGateway}
-	}, policies)
+	}, policies, leased)
 }
 
 // makeSpec fills spec with one route per path of every rule that shares a
 // host with hosts, and says whether it has any. The VirtualService's gateways
 // are exactly those its routes match on.
 func makeSpec(spec *istiov1beta1.VirtualService, rules []v1alpha1.IngressRule, hosts sets.Set[string],
-	gatewaysFor func(v1alpha1.IngressVisibility) []string, policies map[Backend]policy.Policy,
+	gatewaysFor func(v1alpha1.IngressVisibility) []string, policies map[Backend]policy.Policy, leased sets.Set[Backend],
 ) bool {
 	if hosts.Len() == 0 {
 		return false
@@ -213,7 +218,7 @@ func makeSpec(spec *istiov1beta1.VirtualService, rules []v1alpha1.IngressRule, h
 		gws := gatewaysFor(visibilityOf(rule))
 		used.Insert(gws...)
 		for i := range rule.HTTP.Paths {
-			spec.Http = append(spec.Http, makeRoute(matched, &rule.HTTP.Paths[i], gws, policies))
+			spec.Http = append(spec.Http, makeRoute(matched, &rule.HTTP.Paths[i], gws, policies, leased))
 		}
 	}
 	if len(spec.Http) == 0 {

@@ -94,7 +94,7 @@ func TestMakeVirtualServicesRejectsBadInput(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := MakeVirtualServices(tc.ing, bothGateways(), nil)
+			got, err := MakeVirtualServices(tc.ing, bothGateways(), nil, nil)
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("MakeVirtualServices() = %v, %v; want error %q", got, err, tc.want)
 			}
@@ -126,6 +126,7 @@ func TestMakeVirtualServices(t *testing.T) {
 		ing      *v1alpha1.Ingress
 		gateways map[v1alpha1.IngressVisibility]sets.Set[string]
 		policies map[Backend]policy.Policy
+		leased   sets.Set[Backend]
 		want     func(hash string) []*v1beta1.VirtualService
 	}{{
 		name:     "external rule: ingress VirtualService only",
@@ -362,12 +363,47 @@ func TestMakeVirtualServices(t *testing.T) {
 				},
 			}}
 		},
+	}, {
+		name:     "leased backend: its split goes to the lease Service, port, weight and policy unchanged",
+		ing:      ingressWith(rule(v1alpha1.IngressVisibilityExternalIP, []string{"hello.example.com"}, splitPath)),
+		gateways: bothGateways(),
+		policies: ssmPolicies,
+		leased:   sets.New(Backend{Namespace: "default", Name: "hello-00002"}),
+		want: func(hash string) []*v1beta1.VirtualService {
+			route := []*istiov1beta1.HTTPRouteDestination{
+				destination("hello-00001.default.svc.cluster.local", 80, 60),
+				destination("hello-00002-ssm.default.svc.cluster.local", 80, 40),
+			}
+			return []*v1beta1.VirtualService{{
+				ObjectMeta: vsMeta("hello-ingress"),
+				Spec: istiov1beta1.VirtualService{
+					Hosts:    []string{"hello.example.com"},
+					Gateways: []string{externalGateway},
+					Http: []*istiov1beta1.HTTPRoute{{
+						Match: []*istiov1beta1.HTTPMatchRequest{{
+							Gateways: []string{externalGateway}, Authority: prefix("hello.example.com"), Headers: probeMatch,
+						}},
+						Route:   route,
+						Headers: probeHeaders(hash),
+						Timeout: durationpb.New(30 * time.Second),
+						Retries: &istiov1beta1.HTTPRetry{Attempts: 1, RetryOn: "connect-failure"},
+					}, {
+						Match: []*istiov1beta1.HTTPMatchRequest{{
+							Gateways: []string{externalGateway}, Authority: prefix("hello.example.com"),
+						}},
+						Route:   route,
+						Timeout: durationpb.New(30 * time.Second),
+						Retries: &istiov1beta1.HTTPRetry{Attempts: 1, RetryOn: "connect-failure"},
+					}},
+				},
+			}}
+		},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			before := tc.ing.DeepCopy()
-			got, err := MakeVirtualServices(tc.ing, tc.gateways, tc.policies)
+			got, err := MakeVirtualServices(tc.ing, tc.gateways, tc.policies, tc.leased)
 			if err != nil {
 				t.Fatalf("MakeVirtualServices: %v", err)
 			}
