@@ -130,4 +130,9 @@ PATH="${GOBIN}:${PATH}" protoc \
   --go-grpc_out="${REPO_ROOT}/pkg/pool/leaseapi" --go-grpc_opt=paths=source_relative \
   lease.proto
 
+echo "--- hash-gen: config-ssm's _example checksum"
+# The checksum annotation lets knative.dev/pkg tell an edited _example from
+# an untouched one; it is regenerated, never typed.
+go run knative.dev/pkg/configmap/hash-gen "${REPO_ROOT}/config/400-config-ssm.yaml"
+
 echo "=== Codegen done"

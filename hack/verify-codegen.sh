@@ -40,8 +40,8 @@ cp -a "${TMP_ROOT}/b" "${TMP_ROOT}/a"
 echo "=== Regenerating in the copy"
 "${TMP_ROOT}/b/hack/update-codegen.sh"
 
-echo "=== Comparing pkg/ with the regenerated copy"
-if (cd "${TMP_ROOT}" && diff -Naupr a/pkg b/pkg); then
+echo "=== Comparing pkg/ and config-ssm with the regenerated copy"
+if (cd "${TMP_ROOT}" && diff -Naupr a/pkg b/pkg && diff -Nau a/config/400-config-ssm.yaml b/config/400-config-ssm.yaml); then
   echo "Generated code is up to date."
 else
   echo "ERROR: generated code under pkg/ is out of date; run hack/update-codegen.sh" >&2
