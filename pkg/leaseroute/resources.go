@@ -23,6 +23,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"knative.dev/networking/pkg/apis/networking"
 	"knative.dev/pkg/kmeta"
@@ -49,9 +50,12 @@ func MakeService(rev *servingv1.Revision) *corev1.Service {
 		Spec: corev1.ServiceSpec{
 			Type: corev1.ServiceTypeClusterIP,
 			Ports: []corev1.ServicePort{{
-				Name:        networking.ServicePortName(proto),
-				Protocol:    corev1.ProtocolTCP,
-				Port:        int32(networking.ServicePort(proto)),
+				Name:     networking.ServicePortName(proto),
+				Protocol: corev1.ProtocolTCP,
+				Port:     int32(networking.ServicePort(proto)),
+				// The API server fills in targetPort = port; writing it here
+				// keeps an unchanged Service equal to what it stores.
+				TargetPort:  intstr.FromInt32(int32(networking.ServicePort(proto))),
 				AppProtocol: networking.AppProtocol(proto),
 			}},
 		},
@@ -94,6 +98,11 @@ func MakeActivatorSlice(rev *servingv1.Revision, activator []*discoveryv1.Endpoi
 	}
 	var port *int32
 	seen := make(map[string]bool)
+	// Listers return slices in no particular order; by name, "the first"
+	// below is always the same one.
+	activator = slices.SortedFunc(slices.Values(activator), func(a, b *discoveryv1.EndpointSlice) int {
+		return cmp.Compare(a.Name, b.Name)
+	})
 	for _, s := range activator {
 		if s.AddressType != discoveryv1.AddressTypeIPv4 {
 			continue

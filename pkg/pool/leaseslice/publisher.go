@@ -47,6 +47,10 @@ type Publisher struct {
 
 	mu      sync.Mutex
 	desired map[revision.Key]leaseroute.LeaseSlice
+	// deleted are revisions whose slice this replica deleted: until a write
+	// succeeds again, the cache may still show the deleted slice, so the
+	// API server is asked instead.
+	deleted map[revision.Key]bool
 }
 
 var _ pool.RoutePublisher = (*Publisher)(nil)
@@ -73,6 +77,7 @@ func New(o Options) *Publisher {
 			workqueue.NewTypedItemExponentialFailureRateLimiter[revision.Key](50*time.Millisecond, 10*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[revision.Key]{Name: "LeaseSlices"}),
 		desired: map[revision.Key]leaseroute.LeaseSlice{},
+		deleted: map[revision.Key]bool{},
 	}
 }
 
@@ -152,6 +157,7 @@ func (p *Publisher) removeStale(ctx context.Context) error {
 		if err != nil && !apierrs.IsNotFound(err) {
 			return fmt.Errorf("deleting stale lease slice %s/%s: %w", s.Namespace, s.Name, err)
 		}
+		p.markDeleted(revision.Key{Namespace: s.Namespace, Name: leaseroute.RevisionOf(s.Labels)}, true)
 		p.log.Infow("Deleted a lease slice left by an earlier run", "slice", s.Namespace+"/"+s.Name)
 	}
 	return nil
@@ -192,10 +198,11 @@ func (p *Publisher) sync(ctx context.Context, key revision.Key) error {
 			p.requeueWithdrawal(want)
 			return fmt.Errorf("deleting lease slice %s/%s: %w", key.Namespace, name, err)
 		}
+		p.markDeleted(key, true)
 		return nil
 	}
 	desired := leaseroute.MakeLeaseSlice(want)
-	have, err := p.slices.EndpointSlices(key.Namespace).Get(name)
+	have, err := p.current(ctx, key, name)
 	switch {
 	case apierrs.IsNotFound(err):
 		_, err = client.Create(ctx, desired, metav1.CreateOptions{})
@@ -217,7 +224,30 @@ func (p *Publisher) sync(ctx context.Context, key revision.Key) error {
 	if err != nil {
 		return fmt.Errorf("writing lease slice %s/%s: %w", key.Namespace, name, err)
 	}
+	p.markDeleted(key, false)
 	return nil
+}
+
+// current is the revision's slice as the cache has it, or as the API server
+// has it while the cache may still show a slice this replica deleted.
+func (p *Publisher) current(ctx context.Context, key revision.Key, name string) (*discoveryv1.EndpointSlice, error) {
+	p.mu.Lock()
+	deleted := p.deleted[key]
+	p.mu.Unlock()
+	if deleted {
+		return p.kube.DiscoveryV1().EndpointSlices(key.Namespace).Get(ctx, name, metav1.GetOptions{})
+	}
+	return p.slices.EndpointSlices(key.Namespace).Get(name)
+}
+
+func (p *Publisher) markDeleted(key revision.Key, deleted bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if deleted {
+		p.deleted[key] = true
+	} else {
+		delete(p.deleted, key)
+	}
 }
 
 // requeueWithdrawal puts a failed withdrawal back unless a newer Publish

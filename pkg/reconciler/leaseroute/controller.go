@@ -80,6 +80,9 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	revisions.Informer().AddEventHandler(controller.HandleAll(impl.Enqueue))
 	// Deployments, lease Services and slices name their revision in a label.
 	byRevisionLabel := func(obj any) {
+		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tomb.Obj
+		}
 		if o, ok := obj.(interface {
 			GetNamespace() string
 			GetLabels() map[string]string

@@ -19,6 +19,7 @@ package leaseroute
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -182,9 +183,10 @@ func (r *Reconciler) leased(ctx context.Context, rev *servingv1.Revision) (bool,
 	return leaseroute.HasReadyEndpoint(live, leaseroute.ManagedByPool), nil
 }
 
-// liveReplicas are the replica IDs of ssm-pool's ready pods. known is false
-// when its Endpoints name no pod (e.g. written by hand): then every replica
-// counts as alive.
+// liveReplicas are the replica IDs of ssm-pool's pods, ready or not: a
+// replica that is briefly not ready still holds its proxies' streams, and its
+// slices must survive. known is false when its Endpoints name no pod (e.g.
+// written by hand): then every replica counts as alive.
 func (r *Reconciler) liveReplicas() (sets.Set[string], bool) {
 	eps, err := r.endpoints.Endpoints(r.namespace).Get(ssm.PoolServerName)
 	if err != nil {
@@ -192,7 +194,7 @@ func (r *Reconciler) liveReplicas() (sets.Set[string], bool) {
 	}
 	alive := sets.New[string]()
 	for _, subset := range eps.Subsets {
-		for _, addr := range subset.Addresses {
+		for _, addr := range slices.Concat(subset.Addresses, subset.NotReadyAddresses) {
 			if addr.TargetRef != nil && addr.TargetRef.Kind == "Pod" {
 				alive.Insert(leaseroute.ReplicaID(addr.TargetRef.Name))
 			}

@@ -1,0 +1,278 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package leaseroute
+
+import (
+	"testing"
+
+	gocmp "github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/utils/ptr"
+	logtesting "knative.dev/pkg/logging/testing"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+)
+
+func TestSelectors(t *testing.T) {
+	t.Parallel()
+	for got, want := range map[string]string{
+		ObjectLabelSelector:        ssmObjectsSelector,
+		ActivatorSliceSelector:     activatorSlicesSelector,
+		RevisionDeploymentSelector: revisionDeployments,
+	} {
+		if got != want {
+			t.Errorf("informer selector = %q, want %q", got, want)
+		}
+	}
+}
+
+func TestReconcile(t *testing.T) {
+	t.Parallel()
+	const (
+		createSvc   = "create services fn-ns/hello-00001-ssm"
+		createSlice = "create endpointslices fn-ns/hello-00001-ssm-activator"
+	)
+	http := func(eps ...discoveryv1.Endpoint) *discoveryv1.EndpointSlice {
+		return fallbackSlice("hello-00001", "http", 8012, eps...)
+	}
+	tests := []struct {
+		name       string
+		revs       []*servingv1.Revision
+		objects    []runtime.Object
+		key        string
+		wantSvcs   []*corev1.Service
+		wantSlices []*discoveryv1.EndpointSlice
+		wantWrites []string
+	}{{
+		name:       "sidecar-less revision, no lease: the Service and the activator's ready endpoints",
+		revs:       []*servingv1.Revision{revision("hello-00001", false)},
+		objects:    []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica)},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{http(activatorEndpoints()...)},
+		wantWrites: []string{createSlice, createSvc},
+	}, {
+		name:       "h2c revision: port 81 http2 and the activator's http2 port",
+		revs:       []*servingv1.Revision{revision("hello-00001", true)},
+		objects:    []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica)},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", true)},
+		wantSlices: []*discoveryv1.EndpointSlice{fallbackSlice("hello-00001", "http2", 8013, activatorEndpoints()...)},
+		wantWrites: []string{createSlice, createSvc},
+	}, {
+		name: "a live replica publishes a ready proxy: the activator slice keeps its port and has no endpoint",
+		revs: []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
+			leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9")},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9"), http()},
+		wantWrites: []string{createSlice, createSvc},
+	}, {
+		name: "a live replica's proxy with a nil Ready condition counts as ready",
+		revs: []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
+			leaseSlice("hello-00001", liveReplicaID, nil, "10.244.3.9")},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", liveReplicaID, nil, "10.244.3.9"), http()},
+		wantWrites: []string{createSlice, createSvc},
+	}, {
+		name: "a live replica's slice without a ready proxy: the activator stays",
+		revs: []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
+			leaseSlice("hello-00001", liveReplicaID, ptr.To(false), "10.244.3.9")},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", liveReplicaID, ptr.To(false), "10.244.3.9"), http(activatorEndpoints()...)},
+		wantWrites: []string{createSlice, createSvc},
+	}, {
+		name: "the slice of a replica not in ssm-pool's Endpoints is deleted and ignored",
+		revs: []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
+			leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20")},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{http(activatorEndpoints()...)},
+		wantWrites: []string{createSlice, createSvc, "delete endpointslices fn-ns/hello-00001-ssm-62f9025bcd"},
+	}, {
+		name: "a gone replica's slice is deleted, a live one's still leases",
+		revs: []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
+			leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20"),
+			leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9")},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9"), http()},
+		wantWrites: []string{createSlice, createSvc, "delete endpointslices fn-ns/hello-00001-ssm-62f9025bcd"},
+	}, {
+		name: "ssm-pool's Endpoints name no pod: every lease slice counts",
+		revs: []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(""),
+			leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20")},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20"), http()},
+		wantWrites: []string{createSlice, createSvc},
+	}, {
+		name: "no ssm-pool Endpoints at all: every lease slice counts",
+		revs: []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS),
+			leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20")},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20"), http()},
+		wantWrites: []string{createSlice, createSvc},
+	}, {
+		name: "another revision's lease slice does not count",
+		revs: []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
+			leaseSlice("hello-00002", liveReplicaID, ptr.To(true), "10.244.3.9")},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{http(activatorEndpoints()...), leaseSlice("hello-00002", liveReplicaID, ptr.To(true), "10.244.3.9")},
+		wantWrites: []string{createSlice, createSvc},
+	}, {
+		name: "a slice of a Service named activator-service outside the system namespace is not the activator",
+		revs: []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{deployment("hello-00001", pluginOn), poolEndpoints(liveReplica),
+			func() runtime.Object { s := activatorSlice(ns); s.Name = "impostor"; return s }()},
+		wantSvcs: []*corev1.Service{leaseService("hello-00001", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{
+			func() *discoveryv1.EndpointSlice { s := http(); s.Ports = nil; return s }(),
+			func() *discoveryv1.EndpointSlice { s := activatorSlice(ns); s.Name = "impostor"; return s }(),
+		},
+		wantWrites: []string{createSlice, createSvc},
+	}, {
+		name: "leased now: the activator slice written earlier loses its endpoints",
+		revs: []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
+			leaseService("hello-00001", false), http(activatorEndpoints()...),
+			leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9")},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9"), http()},
+		wantWrites: []string{"update endpointslices fn-ns/hello-00001-ssm-activator"},
+	}, {
+		name: "the revision became h2c: the Service and activator slice follow",
+		revs: []*servingv1.Revision{revision("hello-00001", true)},
+		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
+			leaseService("hello-00001", false), http(activatorEndpoints()...)},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", true)},
+		wantSlices: []*discoveryv1.EndpointSlice{fallbackSlice("hello-00001", "http2", 8013, activatorEndpoints()...)},
+		wantWrites: []string{"update endpointslices fn-ns/hello-00001-ssm-activator", "update services fn-ns/hello-00001-ssm"},
+	}, {
+		name: "revision without the plugin switch: its Service and activator slice go, lease slices stay",
+		revs: []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{deployment("hello-00001", nil), activatorSlice(systemNS), poolEndpoints(liveReplica),
+			leaseService("hello-00001", false), http(activatorEndpoints()...),
+			leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9")},
+		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9")},
+		wantWrites: []string{"delete endpointslices fn-ns/hello-00001-ssm-activator", "delete services fn-ns/hello-00001-ssm"},
+	}, {
+		name: "the plugin switch set to anything but enable is off",
+		revs: []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{deployment("hello-00001", map[string]string{"qpoption.knative.dev/ssm-activate": "disable"}),
+			activatorSlice(systemNS), leaseService("hello-00001", false), http(activatorEndpoints()...)},
+		wantWrites: []string{"delete endpointslices fn-ns/hello-00001-ssm-activator", "delete services fn-ns/hello-00001-ssm"},
+	}, {
+		name:    "no Deployment yet: nothing is created",
+		revs:    []*servingv1.Revision{revision("hello-00001", false)},
+		objects: []runtime.Object{activatorSlice(systemNS), poolEndpoints(liveReplica)},
+	}, {
+		name: "unknown revision: nothing is written",
+		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
+			leaseService("hello-00001", false), http(activatorEndpoints()...),
+			leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20")},
+		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20"), http(activatorEndpoints()...)},
+	}, {
+		name:     "only the reconciled revision is touched",
+		revs:     []*servingv1.Revision{revision("hello-00001", false), revision("hello-00002", false)},
+		objects:  []runtime.Object{deployment("hello-00001", pluginOn), deployment("hello-00002", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica)},
+		key:      "fn-ns/hello-00002",
+		wantSvcs: []*corev1.Service{leaseService("hello-00002", false)},
+		wantSlices: []*discoveryv1.EndpointSlice{
+			fallbackSlice("hello-00002", "http", 8012, activatorEndpoints()...),
+		},
+		wantWrites: []string{"create endpointslices fn-ns/hello-00002-ssm-activator", "create services fn-ns/hello-00002-ssm"},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := logtesting.TestContextWithLogger(t)
+			key := tc.key
+			if key == "" {
+				key = "fn-ns/hello-00001"
+			}
+			kube := fake.NewClientset(tc.objects...)
+			if err := newReconciler(t, kube, tc.revs...).Reconcile(ctx, key); err != nil {
+				t.Fatalf("Reconcile() = %v", err)
+			}
+			if diff := gocmp.Diff(tc.wantSvcs, storedServices(t, kube), ignoreServerFields); diff != "" {
+				t.Errorf("Services (-want +got):\n%s", diff)
+			}
+			if diff := gocmp.Diff(tc.wantSlices, storedSlices(t, kube), ignoreServerFields); diff != "" {
+				t.Errorf("EndpointSlices (-want +got):\n%s", diff)
+			}
+			if diff := gocmp.Diff(tc.wantWrites, writes(kube)); diff != "" {
+				t.Errorf("API writes (-want +got):\n%s", diff)
+			}
+
+			// The listers catch up; nothing is left to do.
+			kube.ClearActions()
+			if err := newReconciler(t, kube, tc.revs...).Reconcile(ctx, key); err != nil {
+				t.Fatalf("second Reconcile() = %v", err)
+			}
+			if w := writes(kube); len(w) != 0 {
+				t.Errorf("second Reconcile() wrote %v, want nothing", w)
+			}
+		})
+	}
+}
+
+func TestReconcileRejectsABadKey(t *testing.T) {
+	t.Parallel()
+	kube := fake.NewClientset()
+	if err := newReconciler(t, kube).Reconcile(logtesting.TestContextWithLogger(t), "a/b/c"); err == nil {
+		t.Error("Reconcile(a/b/c) = nil, want an error")
+	}
+	if w := writes(kube); len(w) != 0 {
+		t.Errorf("Reconcile(a/b/c) wrote %v, want nothing", w)
+	}
+}
+
+// TestReconcileLeavesAPIServerDefaultsAlone: the API server stores the lease
+// Service with defaults the controller does not set (a Service port's
+// targetPort defaults to its port, a ClusterIP is allocated). A reconcile
+// of an unchanged state must write nothing against such an object.
+//
+// Fails today: ensureService (leaseroute.go) compares have.Spec.Ports with
+// MakeService's ports, whose TargetPort is unset, so it updates the Service
+// on every reconcile; the API server defaults the port again and the update
+// changes nothing.
+func TestReconcileLeavesAPIServerDefaultsAlone(t *testing.T) {
+	t.Parallel()
+	asStored := leaseService("hello-00001", false)
+	asStored.Spec.Ports[0].TargetPort = intstr.FromInt32(80)
+	asStored.Spec.ClusterIP = "10.96.14.7"
+	asStored.Spec.ClusterIPs = []string{"10.96.14.7"}
+	asStored.Spec.SessionAffinity = corev1.ServiceAffinityNone
+	asStored.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol}
+	asStored.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicySingleStack)
+	asStored.Spec.InternalTrafficPolicy = ptr.To(corev1.ServiceInternalTrafficPolicyCluster)
+	kube := fake.NewClientset(deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
+		asStored, fallbackSlice("hello-00001", "http", 8012, activatorEndpoints()...))
+	if err := newReconciler(t, kube, revision("hello-00001", false)).Reconcile(logtesting.TestContextWithLogger(t), "fn-ns/hello-00001"); err != nil {
+		t.Fatalf("Reconcile() = %v", err)
+	}
+	if w := writes(kube); len(w) != 0 {
+		t.Errorf("Reconcile() of an unchanged state wrote %v, want nothing", w)
+	}
+}
