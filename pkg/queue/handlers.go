@@ -105,6 +105,34 @@ func (w *deadlineWriter) Write(b []byte) (int, error) {
 // the reverse proxy needs for streaming and protocol upgrades.
 func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// countForwarded records the plugin's per-request metrics for the requests
+// the mTLS server forwarded, recognised by their loopback connection's
+// address in forwarded, and passes every request to next. It sits in
+// queue-proxy's chain because the mTLS server forwards unparsed bytes; the
+// duration is therefore the time queue-proxy's proxy handler took, without
+// the breaker's queueing or the TLS hop. Queue-proxy's own request metrics
+// count every request, forwarded or not.
+func countForwarded(next http.Handler, forwarded *forwardedPeers, m *metrics) http.Handler {
+	if m == nil || forwarded == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer, ok := forwarded.kind(r.RemoteAddr)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		code := sw.code
+		if code == 0 {
+			code = http.StatusOK
+		}
+		m.request(r.Context(), peer, code, time.Since(start))
+	})
+}
+
 // statusWriter remembers the status code for the request metrics.
 type statusWriter struct {
 	http.ResponseWriter

@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	pkgnet "knative.dev/pkg/network"
+
 	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 )
 
@@ -104,42 +106,54 @@ func clientFor(t testing.TB, serverCA, ca *identity.CA, id identity.ID) *http.Cl
 	return &http.Client{Transport: transport, Timeout: 20 * time.Second}
 }
 
-// startUpstream serves h on 127.0.0.1 and returns its address.
+// startUpstream serves h on 127.0.0.1 as queue-proxy serves its main port
+// (knative.dev/pkg's network.NewServer: HTTP/1.1 and prior-knowledge h2c)
+// and returns its address.
 func startUpstream(t testing.TB, h http.Handler) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := pkgnet.NewServer("", h)
 	go srv.Serve(l) //nolint:errcheck // ends with Close
 	t.Cleanup(func() { srv.Close() })
 	return l.Addr().String()
 }
 
 // startMTLS serves an MTLSServer on 127.0.0.1 and returns its address.
-func startMTLS(t testing.TB, source identity.CertSource, upstream string, m *metrics) string {
+func startMTLS(t testing.TB, source identity.CertSource, cfg mtlsServerConfig) string {
+	t.Helper()
+	addr, _ := startMTLSServer(t, source, cfg)
+	return addr
+}
+
+// startMTLSServer is startMTLS that also returns the server; the test's
+// cleanup closes it.
+func startMTLSServer(t testing.TB, source identity.CertSource, cfg mtlsServerConfig) (string, *MTLSServer) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	srv := NewMTLSServer(source, NewPeers(testTrustDomain, testNamespace, testSystemNS), upstream, m, nil)
+	srv := newMTLSServer(source, NewPeers(testTrustDomain, testNamespace, testSystemNS), cfg)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() {
-		srv.server.Close()
+		srv.closeAll()
 		if err := <-done; err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return l.Addr().String()
+	return l.Addr().String(), srv
 }
 
-// echoUpstream answers with the request's Host and X-Forwarded-Proto.
+// echoUpstream answers with the request's protocol, Host and
+// X-Forwarded-Proto and -For headers.
 func echoUpstream() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "upstream saw host="+r.Host+" proto="+r.Header.Get("X-Forwarded-Proto")) //nolint:errcheck
+		io.WriteString(w, "upstream saw "+r.Proto+" host="+r.Host+ //nolint:errcheck
+			" proto="+r.Header.Get("X-Forwarded-Proto")+" for="+r.Header.Get("X-Forwarded-For"))
 	})
 }
 

@@ -44,7 +44,7 @@ const (
 	attrStatusCode      = "http.response.status_code"
 	resultAccepted      = "accepted"
 	resultRefused       = "refused"
-	durationDescription = "Time from the request reaching the SSM mTLS port to its response being written."
+	durationDescription = "Time queue-proxy's proxy handler took for a request that arrived on the SSM mTLS port."
 )
 
 // metrics are the plugin's instruments. A nil *metrics records nothing, so
@@ -59,7 +59,7 @@ type metrics struct {
 func newMetrics(mp metric.MeterProvider) (*metrics, error) {
 	meter := mp.Meter(meterName)
 	requests, err1 := meter.Int64Counter(MetricRequests,
-		metric.WithDescription("Requests served on the SSM mTLS port, by peer kind and status code."))
+		metric.WithDescription("Requests that arrived on the SSM mTLS port, by peer kind and status code."))
 	duration, err2 := meter.Float64Histogram(MetricDuration, metric.WithUnit("s"),
 		metric.WithDescription(durationDescription),
 		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
@@ -99,7 +99,7 @@ func (m *metrics) refusedPlaintext(ctx context.Context) {
 	m.refused.Add(ctx, 1, metric.WithAttributes(attribute.String(attrReason, reasonPlaintext)))
 }
 
-// request records one request served on the mTLS port.
+// request records one request that arrived on the mTLS port.
 func (m *metrics) request(ctx context.Context, peer string, code int, elapsed time.Duration) {
 	if m == nil {
 		return

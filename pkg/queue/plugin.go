@@ -161,20 +161,30 @@ func Activate(ctx context.Context, logger *zap.SugaredLogger, namespace string, 
 		logger.Errorw("SSM plugin: metrics unavailable", zap.Error(err))
 	}
 
+	forwarded := &forwardedPeers{}
 	handler := WithDeadline(next, p.Settings.Timeout)
 	if p.Settings.RequireMTLS {
 		handler = RequirePodLocal(handler, m)
 	}
-	p.Handler = handler
+	// Outermost, so that the deadline's 504 is counted.
+	p.Handler = countForwarded(handler, forwarded, m)
 
 	peers := NewPeers(opts.TrustDomain, namespace, opts.SystemNamespace)
-	// net/http logs each failed handshake; the refused-peers metric already
+	// Each failed handshake is logged; the refused-peers metric already
 	// counts them, so the lines go to debug rather than flood the log.
 	errorLog, err := zap.NewStdLogAt(logger.Desugar(), zap.DebugLevel)
 	if err != nil {
 		errorLog = zap.NewStdLog(logger.Desugar())
 	}
-	server := NewMTLSServer(identity.NewFileSource(opts.CertDir), peers, opts.Upstream, m, errorLog)
+	server := newMTLSServer(identity.NewFileSource(opts.CertDir), peers, mtlsServerConfig{
+		upstream: opts.Upstream,
+		// A forwarded connection is silent while the function computes its
+		// first byte, which Knative allows for up to the revision's timeout.
+		idleTimeout: max(idleTimeout, opts.RevisionTimeout),
+		forwarded:   forwarded,
+		metrics:     m,
+		errorLog:    errorLog,
+	})
 	listener, err := net.Listen("tcp", opts.MTLSAddr)
 	if err != nil {
 		// Pool traffic cannot arrive, but nothing is let in that should not

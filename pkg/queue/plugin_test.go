@@ -18,6 +18,7 @@ package queue
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,7 +26,9 @@ import (
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.uber.org/zap/zaptest"
+	pkgnet "knative.dev/pkg/network"
 
 	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 )
@@ -35,7 +38,6 @@ func TestActivate(t *testing.T) {
 	ca := newTestCA(t)
 	certDir := t.TempDir()
 	writeServerIdentity(t, certDir, ca, testNow)
-	upstream := startUpstream(t, echoUpstream())
 
 	tests := []struct {
 		name            string
@@ -58,6 +60,14 @@ func TestActivate(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// queue-proxy's main port, serving the plugin's Handler, so that
+			// mTLS requests pass the same chain as plaintext ones.
+			mainPort, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			upstream := mainPort.Addr().String()
+			reader := sdkmetric.NewManualReader()
 			ctx, cancel := context.WithCancel(context.Background())
 			opts := Options{
 				AnnotationsPath: path,
@@ -67,6 +77,7 @@ func TestActivate(t *testing.T) {
 				MTLSAddr:        "127.0.0.1:0",
 				Upstream:        upstream,
 				RevisionTimeout: time.Minute,
+				MeterProvider:   sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
 			}
 			inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 			p := Activate(ctx, zaptest.NewLogger(t).Sugar(), testNamespace, opts, inner)
@@ -78,6 +89,10 @@ func TestActivate(t *testing.T) {
 					t.Error("mTLS server did not stop within 30s of ctx ending")
 				}
 			})
+
+			mainServer := pkgnet.NewServer("", p.Handler)
+			go mainServer.Serve(mainPort) //nolint:errcheck // ends with Close
+			t.Cleanup(func() { mainServer.Close() })
 
 			if p.Settings.Active != tc.wantActive {
 				t.Fatalf("Active = %v, want %v (settings %+v)", p.Settings.Active, tc.wantActive, p.Settings)
@@ -100,6 +115,7 @@ func TestActivate(t *testing.T) {
 			if err != nil || code != http.StatusOK {
 				t.Fatalf("through the mTLS port: %d %q %v, want 200", code, body, err)
 			}
+			waitCounter(t, reader, MetricRequests, attrPeer, "pool-proxy", 1)
 		})
 	}
 }
