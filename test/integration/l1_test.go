@@ -229,7 +229,8 @@ func wantRejected(t *testing.T, what string, err error, mentions ...string) {
 }
 
 // TestL1RBAC: the controller's ClusterRole grants no "*", and the controller,
-// running as its own ServiceAccount, was never refused a request.
+// webhook and ssm-pool, each running as its own ServiceAccount, were never
+// refused a request.
 func TestL1RBAC(t *testing.T) {
 	c := newClients(t)
 	ctx := context.Background()
@@ -250,7 +251,7 @@ func TestL1RBAC(t *testing.T) {
 	}
 	// Give the controller's informers time to have listed everything once:
 	// by now the other tests' objects were reconciled.
-	for _, component := range []string{"ssm-controller", "ssm-webhook"} {
+	for _, component := range []string{"ssm-controller", "ssm-webhook", "ssm-pool"} {
 		logs, err := os.ReadFile(filepath.Join(c.stateDir, "logs", component+".log"))
 		if err != nil {
 			t.Fatalf("reading %s's log: %v", component, err)
