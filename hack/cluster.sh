@@ -22,6 +22,10 @@
 #   cluster.sh status    what runs, and where
 #   cluster.sh exec CMD  run CMD inside the cluster's network (kubectl, tests)
 #   cluster.sh kubectl … kubectl as cluster admin
+#   cluster.sh kill NAME SIGKILL one component (its process group), as a
+#                        crash would (ssm-pool, standin-0, kn-activator, ...)
+#   cluster.sh start NAME start a killed component again: ssm-pool (and any
+#                        stand-in that ended with its ADS stream), standin-N
 #
 # Layout. Nothing binds on the host: every process runs inside private
 # network namespaces this script creates. "ssm-hub" holds a bridge
@@ -105,12 +109,19 @@ kubectl_admin() {
 
 # --- processes ---------------------------------------------------------------
 
-# start NAME NETNS CMD...: run CMD in NETNS, detached, logging to logs/NAME.log.
+# start NAME NETNS CMD...: run CMD in NETNS, detached, logging to
+# logs/NAME.log (a new log on up; a restart appends to it, so that tests
+# reading a component's log still see what it did before).
 start() {
   local name="$1" ns="$2"
   shift 2
   log "starting ${name} (netns ${ns})"
-  ip netns exec "${ns}" setsid "$@" >"${STATE}/logs/${name}.log" 2>&1 < /dev/null &
+  if [[ "${RESTART:-0}" == 1 ]]; then
+    echo "--- $(date +%T.%N) cluster.sh: restarted" >>"${STATE}/logs/${name}.log"
+    ip netns exec "${ns}" setsid "$@" >>"${STATE}/logs/${name}.log" 2>&1 < /dev/null &
+  else
+    ip netns exec "${ns}" setsid "$@" >"${STATE}/logs/${name}.log" 2>&1 < /dev/null &
+  fi
   echo $! > "${STATE}/pids/${name}"
 }
 
@@ -339,6 +350,11 @@ start_ssm() {
   # ssm-pool serves with the certificate the controller issues from SSM's CA
   # (Secret ssm-pool-tls); it reads it from the API server, as in a pod.
   wait_for ssm-controller 60 kubectl_admin get secret ssm-pool-tls -n knative-serving
+  start_pool
+}
+
+start_pool() {
+  local kc
   kc="$(sa_kubeconfig knative-serving ssm-pool)"
   start ssm-pool ssm-pool "${STATE}/bin/pool" --kubeconfig "${kc}" --namespace knative-serving \
     --listen ":18000" --metrics-listen ":9090"
@@ -401,6 +417,11 @@ start_knative() {
     # stable window of knative.dev/serving v0.50.0's autoscaler config).
     kubectl_admin patch configmap config-autoscaler -n knative-serving --type merge \
       -p '{"data":{"stable-window":"6s","scale-to-zero-grace-period":"6s"}}' >/dev/null
+    # Knative's components (each alone in its namespace) serve Prometheus
+    # metrics on :9090, read once at start: the activator's cold-start
+    # phases are what bench/cold-path.sh measures.
+    kubectl_admin patch configmap config-observability -n knative-serving --type merge \
+      -p '{"data":{"metrics-protocol":"prometheus"}}' >/dev/null
     # SSM revisions run sidecar-less, their queue-proxy terminating mTLS.
     kubectl_admin patch configmap config-ssm -n knative-serving --type merge \
       -p '{"data":{"sidecarless-revisions":"true"}}' >/dev/null
@@ -438,7 +459,10 @@ start_knative() {
       # With a running data plane the activator is SSM's (cmd/activator):
       # Knative's, plus the lease hook and mTLS to sidecar-less pods.
       bin="${STATE}/bin/activator"
-      extra=(SSM_IDENTITY_DIR="$(activator_identity)" SSM_POOL_ADDRESS="${COMPONENT_IP[ssm-pool]}:18000")
+      # Its idle period (after which a request is a new cold start) is the
+      # shortened stable window, as its default is Knative's default one.
+      extra=(SSM_IDENTITY_DIR="$(activator_identity)" SSM_POOL_ADDRESS="${COMPONENT_IP[ssm-pool]}:18000"
+        SSM_IDLE_PERIOD=6s)
     fi
     start "kn-${c}" "kn-${c}" "${env[@]}" POD_NAME="kn-${c}" POD_IP="${KNATIVE_IP[kn-${c}]}" "${extra[@]}" \
       "${bin}" --kubeconfig "${kc}"
@@ -498,12 +522,17 @@ start_standins() {
   local dir="${STATE}/standin-identity" c
   secret_files ssm-proxy-default-identity "${dir}"
   for c in "${!STANDIN_IP[@]}"; do
-    start "${c}" "${c}" "${STATE}/bin/standin" -node "${c}" -cluster knative-serving/default \
-      -pod-ip "${STANDIN_IP[${c}]}" -identity "${dir}" -pool "${COMPONENT_IP[ssm-pool]}:18000"
+    start_standin "${c}" "${dir}"
   done
   for c in "${!STANDIN_IP[@]}"; do
     wait_for "${c}" 30 in_hub curl -sf "http://${STANDIN_IP[${c}]}:15021/ready"
   done
+}
+
+# start_standin NAME IDENTITY-DIR
+start_standin() {
+  start "$1" "$1" "${STATE}/bin/standin" -node "$1" -cluster knative-serving/default \
+    -pod-ip "${STANDIN_IP[$1]}" -identity "$2" -pool "${COMPONENT_IP[ssm-pool]}:18000"
 }
 
 start_pod_runner() {
@@ -624,6 +653,60 @@ cmd_status() {
   done
 }
 
+# wait_gone NAME SECONDS: wait until the process started as NAME has ended.
+wait_gone() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    alive "$1" || return 0
+    sleep 0.1
+  done
+  die "$1 still runs after $2s"
+}
+
+# cmd_kill NAME: SIGKILL the component's process group, as a crash would,
+# and wait (bounded) until it is gone.
+cmd_kill() {
+  local name="${1:-}" pid
+  [[ -n "${name}" ]] || die "usage: cluster.sh kill NAME"
+  pid="$(cat "${STATE}/pids/${name}" 2>/dev/null)" || die "kill: no component ${name}"
+  alive "${name}" || die "kill: ${name} is not running"
+  kill -KILL -- "-${pid}" 2>/dev/null || kill -KILL "${pid}"
+  wait_gone "${name}" 5
+  log "killed ${name}"
+}
+
+# cmd_start NAME: start a component that kill stopped, as up started it,
+# and wait until it serves. Starting ssm-pool starts the stand-ins again
+# too: a stand-in ends with its ADS stream (where an Envoy would
+# reconnect), so killing ssm-pool ends them.
+cmd_start() {
+  local name="${1:-}" c
+  [[ -n "${name}" ]] || die "usage: cluster.sh start NAME"
+  TOOLS="$("${REPO_ROOT}/hack/build-tools.sh" --print-dir)" || die "tools are not built: run hack/build-tools.sh"
+  RESTART=1
+  case "${name}" in
+    ssm-pool)
+      alive ssm-pool && return 0
+      start_pool
+      [[ -e "${STATE}/pids/standin-0" ]] || return 0
+      for c in "${!STANDIN_IP[@]}"; do
+        # Its stream ended with the killed ssm-pool: it is gone or going.
+        wait_gone "${c}" 5
+        start_standin "${c}" "${STATE}/standin-identity"
+      done
+      for c in "${!STANDIN_IP[@]}"; do
+        wait_for "${c}" 30 in_hub curl -sf "http://${STANDIN_IP[${c}]}:15021/ready"
+      done
+      ;;
+    standin-*)
+      [[ -n "${STANDIN_IP[${name}]:-}" ]] || die "start: no stand-in ${name}"
+      alive "${name}" || start_standin "${name}" "${STATE}/standin-identity"
+      wait_for "${name}" 30 in_hub curl -sf "http://${STANDIN_IP[${name}]}:15021/ready"
+      ;;
+    *) die "start: only ssm-pool and standin-N can be started again (got ${name}); use up" ;;
+  esac
+}
+
 main() {
   local cmd="${1:-}"
   shift || true
@@ -637,7 +720,9 @@ main() {
       TOOLS="$("${REPO_ROOT}/hack/build-tools.sh" --print-dir)" || die "tools are not built: run hack/build-tools.sh"
       kubectl_admin "$@"
       ;;
-    *) die "usage: cluster.sh up|down|status|dir|exec CMD...|kubectl ARGS..." ;;
+    kill) cmd_kill "$@" ;;
+    start) cmd_start "$@" ;;
+    *) die "usage: cluster.sh up|down|status|dir|exec CMD...|kubectl ARGS...|kill NAME|start NAME" ;;
   esac
 }
 

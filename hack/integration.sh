@@ -35,9 +35,12 @@ trap './hack/cluster.sh down' EXIT
 echo "=== go test -tags integration ./test/integration/"
 mkdir -p "${STATE}/bin"
 go test -c -race -tags integration -o "${STATE}/bin/integration.test" ./test/integration/
-# The apiserver listens only inside the cluster's network namespace.
+# The apiserver listens only inside the cluster's network namespace. Tests
+# that crash and restart a component (cluster.sh kill/start) call the script
+# named by SSM_CLUSTER_SH.
 set +o errexit
 ./hack/cluster.sh exec env SSM_CLUSTER_DIR="${STATE}" SSM_KNATIVE="${SSM_KNATIVE:-0}" SSM_DATAPLANE="${SSM_DATAPLANE:-0}" SSM_XDS_ADDRESS=10.200.0.1:15010 \
+  SSM_CLUSTER_SH="${REPO_ROOT}/hack/cluster.sh" \
   "${STATE}/bin/integration.test" -test.v -test.count=1 -test.timeout=20m 2>&1 \
   | tee "${STATE}/logs/integration.out"
 rc=${PIPESTATUS[0]}

@@ -20,17 +20,26 @@ limitations under the License.
 // fixture and never ships.
 //
 //	GET /            "hello from $K_REVISION"
+//	GET /?id=ID      "hello from $K_REVISION id ID", and counts ID as served
 //	GET /sleep?d=D   sleeps D (at most 30s), then answers the same
+//	GET /served?prefix=P  JSON {"ID": times served, ...} of the IDs this
+//	                 process served that start with P
+//
+// The counts let a test prove that each of its requests ran exactly once
+// (none lost, none run twice by a retry or a loop) and in which revision.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -44,26 +53,7 @@ func main() {
 		port = "8080"
 	}
 	revision := os.Getenv("K_REVISION")
-	greeting := "hello from " + revision
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, greeting)
-	})
-	mux.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
-		d, err := time.ParseDuration(r.URL.Query().Get("d"))
-		if err != nil || d < 0 {
-			http.Error(w, "d must be a duration such as 200ms", http.StatusBadRequest)
-			return
-		}
-		select {
-		case <-time.After(min(d, maxSleep)):
-		case <-r.Context().Done():
-			return
-		}
-		fmt.Fprint(w, greeting)
-	})
-	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: ":" + port, Handler: handler(revision), ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -84,4 +74,72 @@ func main() {
 		log.Printf("shutdown: %v", err)
 	}
 	log.Print("function stopped")
+}
+
+// handler serves the function's endpoints for revision.
+func handler(revision string) http.Handler {
+	greeting := "hello from " + revision
+	served := newServedIDs()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("id")
+		if id == "" {
+			fmt.Fprint(w, greeting)
+			return
+		}
+		served.add(id)
+		fmt.Fprint(w, greeting+" id "+id)
+	})
+	mux.HandleFunc("/served", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if err := json.NewEncoder(w).Encode(served.withPrefix(r.URL.Query().Get("prefix"))); err != nil {
+			log.Printf("/served: %v", err)
+		}
+	})
+	mux.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
+		d, err := time.ParseDuration(r.URL.Query().Get("d"))
+		if err != nil || d < 0 {
+			http.Error(w, "d must be a duration such as 200ms", http.StatusBadRequest)
+			return
+		}
+		select {
+		case <-time.After(min(d, maxSleep)):
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprint(w, greeting)
+	})
+	return mux
+}
+
+// maxServedIDs bounds the memory a long-running function spends on counts;
+// beyond it new IDs are not counted (tests send far fewer to one pod).
+const maxServedIDs = 1 << 20
+
+// servedIDs counts how often each request ID was served.
+type servedIDs struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func newServedIDs() *servedIDs { return &servedIDs{counts: map[string]int{}} }
+
+func (s *servedIDs) add(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.counts[id]; ok || len(s.counts) < maxServedIDs {
+		s.counts[id]++
+	}
+}
+
+func (s *servedIDs) withPrefix(prefix string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for id, n := range s.counts {
+		if strings.HasPrefix(id, prefix) {
+			out[id] = n
+		}
+	}
+	return out
 }
