@@ -28,6 +28,8 @@ import (
 	"go.uber.org/zap"
 	knactivator "knative.dev/serving/pkg/activator"
 	activatorhandler "knative.dev/serving/pkg/activator/handler"
+
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 )
 
 // attempt carries one request's dealings with the hook from Try, which
@@ -169,7 +171,13 @@ func (t *leaseTransport) throughLease(req *http.Request, a *attempt) (*http.Resp
 		// run the function twice.
 		return nil, err
 	}
-	t.hook.dropLease(a.rev, a.lease)
+	if notYet := resp != nil && resp.Header.Get(ssm.PoolProxyRefusalHeader) == ssm.PoolProxyNoUpstream; !notYet {
+		// Unreachable, or a stale lease (the proxy serves another revision
+		// now). A proxy that merely has no endpoint of the revision yet
+		// (Knative saw the new pod ready before its EndpointSlice did)
+		// keeps the lease: the next request will find the endpoint.
+		t.hook.dropLease(a.rev, a.lease)
+	}
 	replay := req.Body
 	if body != nil {
 		var ok bool
@@ -182,7 +190,7 @@ func (t *leaseTransport) throughLease(req *http.Request, a *attempt) (*http.Resp
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 		resp.Body.Close()
 	}
-	t.hook.opts.Logger.Debugw("Leased proxy refused a request; Knative's path serves it",
+	t.hook.opts.Logger.Debugw("Leased proxy did not pass a request on; Knative's path serves it",
 		zap.String("revision", a.rev.key.String()), zap.String("address", a.lease.address), zap.Error(err))
 	return t.throughStock(req, replay, a)
 }

@@ -105,6 +105,22 @@ func TestRequestsThroughTheLeasedProxy(t *testing.T) {
 		wantBody:  "backend:second",
 		wantLease: false,
 	}, {
+		name: "proxy without the revision's new pod yet: 421 marked no-upstream, the request goes to the pod, the lease stays",
+		proxy: func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("x-ssm-proxy-refused", "no-upstream")
+			http.Error(w, "no healthy upstream", http.StatusMisdirectedRequest)
+		},
+		wantBody:  "backend:second",
+		wantLease: true,
+	}, {
+		name: "another refusal value is a stale lease",
+		proxy: func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("x-ssm-proxy-refused", "something-else")
+			w.WriteHeader(http.StatusMisdirectedRequest)
+		},
+		wantBody:  "backend:second",
+		wantLease: false,
+	}, {
 		name:      "proxy gone: connection refused",
 		wantBody:  "backend:second",
 		wantLease: false,

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -49,6 +50,16 @@ type route struct {
 	cluster *upstream
 	timeout time.Duration
 	retries uint32
+	// noUpstream replaces the stand-in's own 503 when the request reaches
+	// no upstream (Envoy's response flags UH, UF, NC), as the listener's
+	// local reply mapping says; nil keeps the 503.
+	noUpstream *localReply
+}
+
+// localReply is a local reply mapping's status and added headers.
+type localReply struct {
+	status  int
+	headers map[string]string
 }
 
 // upstream is a cluster with its endpoints and the only identity it accepts.
@@ -98,6 +109,13 @@ func translate(listeners, routes, clusters, loads map[string]proto.Message) (*st
 		if err != nil {
 			return nil, fmt.Errorf("listener %s: %w", name, err)
 		}
+		reply, err := translateLocalReply(hcm.GetLocalReplyConfig())
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: %w", name, err)
+		}
+		for i := range rs {
+			rs[i].noUpstream = reply
+		}
 		st.ports[l.GetAddress().GetSocketAddress().GetPortValue()] = rs
 	}
 	return st, nil
@@ -146,6 +164,29 @@ func translateRoutes(rc *routev3.RouteConfiguration, clusters, loads map[string]
 		out = append(out, tr)
 	}
 	return out, nil
+}
+
+// translateLocalReply understands only the mapping pkg/pool/envoy's
+// NotForwardedReply writes: one mapper, filtered on exactly the response
+// flags of a request that reached no upstream. Anything else is an error,
+// since the stand-in could not answer as Envoy would.
+func translateLocalReply(c *hcmv3.LocalReplyConfig) (*localReply, error) {
+	if c == nil {
+		return nil, nil
+	}
+	if len(c.GetMappers()) != 1 || c.GetBodyFormat() != nil {
+		return nil, errors.New("local reply config: want exactly one mapper and no body format")
+	}
+	m := c.GetMappers()[0]
+	flags := m.GetFilter().GetResponseFlagFilter().GetFlags()
+	if !slices.Equal(flags, []string{"UH", "UF", "NC"}) || m.GetBody() != nil || m.GetBodyFormatOverride() != nil {
+		return nil, fmt.Errorf("local reply mapper: want the response flags UH, UF, NC and no body, got %v", m)
+	}
+	reply := &localReply{status: int(m.GetStatusCode().GetValue()), headers: map[string]string{}}
+	for _, h := range m.GetHeadersToAdd() {
+		reply.headers[h.GetHeader().GetKey()] = h.GetHeader().GetValue()
+	}
+	return reply, nil
 }
 
 func translateCluster(name string, clusters, loads map[string]proto.Message) (*upstream, error) {

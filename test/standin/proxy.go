@@ -184,7 +184,7 @@ func (p *Proxy) handler(port uint32) http.Handler {
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt route) {
 	up := rt.cluster
 	if len(up.endpoints) == 0 {
-		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
+		notForwarded(w, rt, "no healthy upstream")
 		return
 	}
 	ctx := r.Context()
@@ -239,7 +239,24 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt route) {
 		}
 		return
 	}
-	http.Error(w, "upstream connect error: "+lastErr.Error(), http.StatusServiceUnavailable)
+	if isConnectFailure(lastErr) {
+		notForwarded(w, rt, "upstream connect error: "+lastErr.Error())
+		return
+	}
+	http.Error(w, "upstream error: "+lastErr.Error(), http.StatusServiceUnavailable)
+}
+
+// notForwarded answers a request that reached no upstream: Envoy's 503, or
+// what the listener's local reply mapping makes of it.
+func notForwarded(w http.ResponseWriter, rt route, msg string) {
+	status := http.StatusServiceUnavailable
+	if r := rt.noUpstream; r != nil {
+		status = r.status
+		for k, v := range r.headers {
+			w.Header().Set(k, v)
+		}
+	}
+	http.Error(w, msg, status)
 }
 
 // client is one HTTP client per upstream identity: its TLS accepts only

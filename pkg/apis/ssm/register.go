@@ -76,6 +76,13 @@ const (
 	// pooled proxies.
 	QueueProxyMTLSPort = 8113
 
+	// PoolProxyRefusalHeader marks a pooled proxy's 421 answer to a request
+	// it never passed on because the revision had no reachable pod (yet):
+	// the caller may send that request elsewhere, and keep the lease.
+	PoolProxyRefusalHeader = "x-ssm-proxy-refused"
+	// PoolProxyNoUpstream is PoolProxyRefusalHeader's value for that case.
+	PoolProxyNoUpstream = "no-upstream"
+
 	// PoolProxyServiceAccount is the ServiceAccount of pooled Envoys in their
 	// pool's namespace; their SPIFFE identity is derived from it.
 	PoolProxyServiceAccount = "ssm-proxy"

@@ -18,9 +18,11 @@ package snapshot
 
 import (
 	"fmt"
+	"net/http"
 
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	"github.com/serverless-mesh/ssm/pkg/pool/envoy"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
 )
@@ -53,6 +55,11 @@ func ForRevision(o Options, c revision.Config) (Resources, error) {
 	if err != nil {
 		return Resources{}, wrap(err)
 	}
+	// Between the activator seeing a new pod ready (it probes pods itself)
+	// and the pod's EndpointSlice saying so, the proxy has no endpoint.
+	// Its 503 for that would reach the client; a marked 421 lets the
+	// activator send the request on Knative's path instead.
+	m.LocalReplyConfig = envoy.NotForwardedReply(http.StatusMisdirectedRequest, ssm.PoolProxyRefusalHeader, ssm.PoolProxyNoUpstream)
 	l, err := envoy.HTTPListener(name, anyAddress, o.ProxyPort, m)
 	if err != nil {
 		return Resources{}, wrap(err)
