@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
@@ -81,7 +82,13 @@ type leaseServer struct {
 	answer   *leaseapi.LeaseResponse
 	leaseErr error
 	renewErr error
-	hold     chan struct{}
+	// renewIdle is the idle timeout Renew reports; nil reports none.
+	renewIdle *durationpb.Duration
+	// renewLatency is how far Renew advances clock (once set) before it
+	// answers, as a slow network would.
+	renewLatency time.Duration
+	clock        atomic.Pointer[clocktesting.FakePassiveClock]
+	hold         chan struct{}
 
 	leaseCalls atomic.Int32
 	renewCalls atomic.Int32
@@ -110,10 +117,13 @@ func (s *leaseServer) Lease(ctx context.Context, _ *leaseapi.LeaseRequest) (*lea
 
 func (s *leaseServer) Renew(context.Context, *leaseapi.RenewRequest) (*leaseapi.RenewResponse, error) {
 	s.renewCalls.Add(1)
+	if c := s.clock.Load(); c != nil {
+		c.SetTime(c.Now().Add(s.renewLatency))
+	}
 	if s.renewErr != nil {
 		return nil, s.renewErr
 	}
-	return &leaseapi.RenewResponse{Proxies: []string{"proxy-a"}}, nil
+	return &leaseapi.RenewResponse{Proxies: []string{"proxy-a"}, IdleTimeout: s.renewIdle}, nil
 }
 
 func granted(address string) *leaseapi.LeaseResponse {

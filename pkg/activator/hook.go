@@ -48,17 +48,21 @@ const (
 	// DefaultLeaseDeadline bounds one Lease call. The request never waits for
 	// it; it only limits how long a lease may still arrive for a cold start.
 	DefaultLeaseDeadline = 500 * time.Millisecond
-	// DefaultRenewInterval paces renewals of a lease that carries traffic.
+	// DefaultRenewInterval paces renewals of a lease that carries traffic;
+	// a pool with a short idle timeout makes them more frequent (see
+	// Options.leaseTiming).
 	DefaultRenewInterval = 30 * time.Second
 	// DefaultIdlePeriod is how long a revision must have had no request here
 	// for its next request to count as a cold start: the autoscaler's default
 	// stable window, after which Knative decides to scale an idle revision to
 	// zero.
 	DefaultIdlePeriod = 60 * time.Second
-	// DefaultLeaseTTL is how long a lease is trusted after its grant or last
-	// successful renewal. It is below ssm-pool's default idle timeout (5 min)
-	// so the hook stops using a proxy before the pool can re-lease it; a
-	// proxy re-leased anyway answers 421 and the request falls back.
+	// DefaultLeaseTTL is how long a lease is trusted at most after its
+	// grant or last successful renewal. It is below ssm-pool's default idle
+	// timeout (5 min) so the hook stops using a proxy before the pool can
+	// re-lease it; when ssm-pool reports a pool's idle timeout, the TTL
+	// follows it (see Options.leaseTiming). A proxy re-leased anyway answers
+	// 421 and the request falls back.
 	DefaultLeaseTTL = 4*time.Minute + 30*time.Second
 	// DefaultTrustDomain is Kubernetes' and Istio's default trust domain,
 	// as the queue-proxy plugin assumes.

@@ -379,7 +379,7 @@ func TestSweep(t *testing.T) {
 		leaseSettled(t, h, rev)
 	}
 	// pooledRev holds a lease (installed directly: the pool is down).
-	h.lookup(pooledRev).lease.Store(newHeldLease(proxyAddress, "proxy-a", h.now(), int64(time.Hour)))
+	h.lookup(pooledRev).lease.Store(newHeldLease(proxyAddress, "proxy-a", h.now(), leaseTiming{ttl: time.Hour, renewEvery: time.Hour}))
 	clk.SetTime(clk.Now().Add(2 * time.Minute))
 	if got := h.Sweep(); got != 0 {
 		t.Errorf("Sweep after 2m forgot %d revisions, want 0", got)

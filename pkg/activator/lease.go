@@ -79,6 +79,7 @@ func (h *Hook) pooled(key types.NamespacedName) (bool, error) {
 func (h *Hook) lease(ctx context.Context, st *revisionState, cs *coldStart) {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.LeaseDeadline)
 	defer cancel()
+	started := h.now()
 	resp, err := h.leases.Lease(ctx, &leaseapi.LeaseRequest{
 		Revision: &leaseapi.Revision{Namespace: st.key.Namespace, Name: st.key.Name},
 	})
@@ -89,7 +90,7 @@ func (h *Hook) lease(ctx context.Context, st *revisionState, cs *coldStart) {
 			zap.String("revision", st.key.String()), zap.String("outcome", outcome), zap.Error(err))
 		return
 	}
-	st.lease.Store(newHeldLease(resp.GetAddress(), resp.GetProxy(), h.now(), int64(h.opts.LeaseTTL)))
+	st.lease.Store(newHeldLease(resp.GetAddress(), resp.GetProxy(), started, h.opts.leaseTiming(resp.GetIdleTimeout())))
 	cs.leaseGranted(h.opts.Clock.Now())
 }
 
@@ -107,10 +108,11 @@ func leaseOutcome(resp *leaseapi.LeaseResponse, err error) string {
 }
 
 // maybeRenew renews a lease that carries traffic, at most once per renew
-// interval and never on the request path.
+// interval and never on the request path. A renewal extends the lease from
+// now, when it starts, not from its answer (see heldLease.validUntil).
 func (h *Hook) maybeRenew(st *revisionState, l *heldLease, now int64) {
 	last := l.lastRenew.Load()
-	if now-last < int64(h.opts.RenewInterval) || !l.lastRenew.CompareAndSwap(last, now) {
+	if now-last < int64(l.timing.Load().renewEvery) || !l.lastRenew.CompareAndSwap(last, now) {
 		return
 	}
 	if !l.renewing.CompareAndSwap(false, true) {
@@ -120,19 +122,28 @@ func (h *Hook) maybeRenew(st *revisionState, l *heldLease, now int64) {
 		defer l.renewing.Store(false)
 		ctx, cancel := context.WithTimeout(ctx, h.opts.LeaseDeadline)
 		defer cancel()
-		_, err := h.leases.Renew(ctx, &leaseapi.RenewRequest{
+		resp, err := h.leases.Renew(ctx, &leaseapi.RenewRequest{
 			Revision: &leaseapi.Revision{Namespace: st.key.Namespace, Name: st.key.Name},
 		})
 		switch {
 		case err == nil:
-			l.validUntil.Store(h.now() + int64(h.opts.LeaseTTL))
+			timing := l.timing.Load()
+			if resp.GetIdleTimeout() != nil {
+				// The pool's spec.idleTimeout may have been edited since
+				// the grant.
+				current := h.opts.leaseTiming(resp.GetIdleTimeout())
+				timing = &current
+				l.timing.Store(timing)
+			}
+			l.validUntil.Store(now + int64(timing.ttl))
 		case status.Code(err) == codes.NotFound:
 			// The pool no longer knows the lease: its proxy may serve another
 			// revision already.
 			h.dropLease(st, l)
 		default:
-			// Keep the lease until its TTL: a failing proxy is caught by the
-			// fallback of the request it fails.
+			// Keep the lease until its TTL, which the pool's idle timeout
+			// bounds: a failing proxy is caught by the fallback of the
+			// request it fails.
 			h.opts.Logger.Debugw("Renewing a lease failed", zap.String("revision", st.key.String()), zap.Error(err))
 		}
 	})

@@ -81,18 +81,28 @@ type heldLease struct {
 	address string
 	// proxy is the proxy's node id, for logs.
 	proxy string
-	// validUntil is the hook's clock after which the lease is not trusted.
+	// validUntil is the hook's clock after which the lease is not trusted:
+	// the TTL counted from when the Lease or Renew call that last succeeded
+	// was started. The pool restarts its idle timer only once it has that
+	// call, later, so the hook stops using the lease before the pool can
+	// have ended it.
 	validUntil atomic.Int64
+	// timing is the TTL and renew interval, as of the latest answer that
+	// carried the pool's idle timeout.
+	timing atomic.Pointer[leaseTiming]
 	// lastRenew is the hook's clock at the latest renewal attempt (or the
 	// grant); renewing is set while one is outstanding.
 	lastRenew atomic.Int64
 	renewing  atomic.Bool
 }
 
-func newHeldLease(address, proxy string, now, ttl int64) *heldLease {
+// newHeldLease is a lease granted by a Lease call sent at the hook's clock
+// started.
+func newHeldLease(address, proxy string, started int64, timing leaseTiming) *heldLease {
 	l := &heldLease{address: address, proxy: proxy}
-	l.validUntil.Store(now + ttl)
-	l.lastRenew.Store(now)
+	l.timing.Store(&timing)
+	l.validUntil.Store(started + int64(timing.ttl))
+	l.lastRenew.Store(started)
 	return l
 }
 

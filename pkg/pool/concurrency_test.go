@@ -95,7 +95,7 @@ func TestConcurrentLeases(t *testing.T) {
 		waitHolding(t, clients[name], want)
 	}
 	for rev, p := range proxyOf {
-		if got, err := e.server.Renew(key(rev)); err != nil || !cmp.Equal(got, []string{p}) {
+		if got, err := e.server.Renew(key(rev)); err != nil || !cmp.Equal(got.GetProxies(), []string{p}) {
 			t.Errorf("Renew(%s) = %v, %v; want [%s]", rev, got, err, p)
 		}
 	}

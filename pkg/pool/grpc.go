@@ -48,11 +48,7 @@ func (g *leasesServer) Renew(_ context.Context, req *leaseapi.RenewRequest) (*le
 	if err != nil {
 		return nil, err
 	}
-	proxies, err := g.s.Renew(key)
-	if err != nil {
-		return nil, err
-	}
-	return &leaseapi.RenewResponse{Proxies: proxies}, nil
+	return g.s.Renew(key)
 }
 
 func (g *leasesServer) Stats(_ context.Context, req *leaseapi.StatsRequest) (*leaseapi.StatsResponse, error) {

@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 )
@@ -77,13 +79,14 @@ func TestLeaseAPI(t *testing.T) {
 		},
 		want: &leaseapi.LeaseResponse{
 			Outcome: leaseapi.LeaseResponse_GRANTED, Address: "127.0.0.1:8081", Proxy: "envoy-0", Pool: "team/pool",
+			IdleTimeout: durationpb.New(5 * time.Minute),
 		},
 	}, {
 		name: "renew",
 		call: func(ctx context.Context) (proto.Message, error) {
 			return client.Renew(ctx, &leaseapi.RenewRequest{Revision: rev("team", "fn")})
 		},
-		want: &leaseapi.RenewResponse{Proxies: []string{"envoy-0"}},
+		want: &leaseapi.RenewResponse{Proxies: []string{"envoy-0"}, IdleTimeout: durationpb.New(5 * time.Minute)},
 	}, {
 		name: "stats",
 		call: func(ctx context.Context) (proto.Message, error) {

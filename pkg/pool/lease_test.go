@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 )
@@ -113,10 +114,11 @@ func TestLeaseOutcomes(t *testing.T) {
 			return "fn"
 		},
 		want: &leaseapi.LeaseResponse{
-			Outcome: leaseapi.LeaseResponse_GRANTED,
-			Address: "10.244.0.7:8081",
-			Proxy:   "envoy-0",
-			Pool:    "team/pool",
+			Outcome:     leaseapi.LeaseResponse_GRANTED,
+			Address:     "10.244.0.7:8081",
+			Proxy:       "envoy-0",
+			Pool:        "team/pool",
+			IdleTimeout: durationpb.New(5 * time.Minute),
 		},
 	}, {
 		name: "granted",
@@ -126,10 +128,11 @@ func TestLeaseOutcomes(t *testing.T) {
 			return "fn"
 		},
 		want: &leaseapi.LeaseResponse{
-			Outcome: leaseapi.LeaseResponse_GRANTED,
-			Address: "127.0.0.1:8081",
-			Proxy:   "envoy-0",
-			Pool:    "team/pool",
+			Outcome:     leaseapi.LeaseResponse_GRANTED,
+			Address:     "127.0.0.1:8081",
+			Proxy:       "envoy-0",
+			Pool:        "team/pool",
+			IdleTimeout: durationpb.New(5 * time.Minute),
 		},
 	}}
 	for _, tc := range tests {
@@ -240,6 +243,7 @@ func TestLeaseSingleflight(t *testing.T) {
 	}
 	want := &leaseapi.LeaseResponse{
 		Outcome: leaseapi.LeaseResponse_GRANTED, Address: "127.0.0.1:8081", Proxy: "envoy-0", Pool: "team/pool",
+		IdleTimeout: durationpb.New(5 * time.Minute),
 	}
 	for range callers {
 		if diff := cmp.Diff(want, <-results, protocmp.Transform()); diff != "" {
@@ -260,7 +264,11 @@ func TestRenew(t *testing.T) {
 	}
 	e.lease("fn")
 	got, err := e.server.Renew(key("fn"))
-	if err != nil || !cmp.Equal(got, []string{"envoy-0"}) {
-		t.Errorf("Renew = %v, %v; want [envoy-0]", got, err)
+	if err != nil {
+		t.Fatalf("Renew: %v", err)
+	}
+	want := &leaseapi.RenewResponse{Proxies: []string{"envoy-0"}, IdleTimeout: durationpb.New(5 * time.Minute)}
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("Renew (-want +got):\n%s", diff)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
@@ -104,7 +105,7 @@ func (s *Server) lease(ctx context.Context, key revision.Key) (*leaseapi.LeaseRe
 	if l := s.leases[key]; l != nil {
 		if l.granted {
 			l.lastActivity = s.opts.Clock.Now()
-			resp := grantedResponse(l)
+			resp := s.grantedResponseLocked(l)
 			s.mu.Unlock()
 			return resp, nil
 		}
@@ -244,7 +245,7 @@ func (s *Server) awaitAck(ctx context.Context, l *lease, p *proxy) ackWait {
 			l.granted = true
 			l.lastActivity = s.opts.Clock.Now()
 			s.publishLocked(l)
-			s.settleLocked(l, grantedResponse(l), nil)
+			s.settleLocked(l, s.grantedResponseLocked(l), nil)
 			s.mu.Unlock()
 			s.log.Debugw("Lease granted", zap.Stringer("revision", l.key), zap.String("proxy", p.node))
 			return ackGranted
@@ -280,12 +281,16 @@ func (s *Server) settleLocked(l *lease, resp *leaseapi.LeaseResponse, err error)
 	close(l.placing.done)
 }
 
-func grantedResponse(l *lease) *leaseapi.LeaseResponse {
+// grantedResponseLocked tells the caller where its proxy is and how long
+// the lease survives without a renewal: a caller that trusted it longer
+// would send to a proxy that no longer holds the revision.
+func (s *Server) grantedResponseLocked(l *lease) *leaseapi.LeaseResponse {
 	return &leaseapi.LeaseResponse{
-		Outcome: leaseapi.LeaseResponse_GRANTED,
-		Address: l.proxy.address,
-		Proxy:   l.proxy.node,
-		Pool:    l.cfg.Pool.String(),
+		Outcome:     leaseapi.LeaseResponse_GRANTED,
+		Address:     l.proxy.address,
+		Proxy:       l.proxy.node,
+		Pool:        l.cfg.Pool.String(),
+		IdleTimeout: durationpb.New(s.idleTimeout(l.cfg.Pool)),
 	}
 }
 

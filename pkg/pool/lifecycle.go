@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
@@ -77,8 +78,9 @@ func (s *Server) RevisionChanged(key revision.Key) {
 }
 
 // Renew resets the idle timer of the revision's lease and returns the
-// proxies holding it on this replica (none while it is being re-placed).
-func (s *Server) Renew(key revision.Key) ([]string, error) {
+// proxies holding it on this replica (none while it is being re-placed)
+// and the pool's idle timeout now, which may have changed since the grant.
+func (s *Server) Renew(key revision.Key) (*leaseapi.RenewResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := s.leases[key]
@@ -86,10 +88,14 @@ func (s *Server) Renew(key revision.Key) ([]string, error) {
 		return nil, status.Errorf(codes.NotFound, "revision %s holds no lease on this replica", key)
 	}
 	l.lastActivity = s.opts.Clock.Now()
-	if l.granted {
-		return []string{l.proxy.node}, nil
+	resp := &leaseapi.RenewResponse{
+		Proxies:     []string{},
+		IdleTimeout: durationpb.New(s.idleTimeout(l.cfg.Pool)),
 	}
-	return []string{}, nil
+	if l.granted {
+		resp.Proxies = []string{l.proxy.node}
+	}
+	return resp, nil
 }
 
 // expireIdle ends every granted lease nobody renewed for its pool's idle

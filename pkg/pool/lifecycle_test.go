@@ -241,7 +241,7 @@ func TestDisconnect(t *testing.T) {
 				if status.Code(err) != codes.NotFound {
 					t.Errorf("Renew = %v, %v; want NotFound", got, err)
 				}
-			} else if err != nil || !cmp.Equal(got, tc.wantRenew) {
+			} else if err != nil || !cmp.Equal(got.GetProxies(), tc.wantRenew) {
 				t.Errorf("Renew = %v, %v; want %v", got, err, tc.wantRenew)
 			}
 

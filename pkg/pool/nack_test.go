@@ -20,10 +20,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
@@ -45,6 +47,7 @@ func TestNackMovesLease(t *testing.T) {
 		good:    []string{"envoy-1"},
 		want: &leaseapi.LeaseResponse{
 			Outcome: leaseapi.LeaseResponse_GRANTED, Address: "127.0.0.1:8081", Proxy: "envoy-1", Pool: "team/pool",
+			IdleTimeout: durationpb.New(5 * time.Minute),
 		},
 		stats: &leaseapi.StatsResponse{Connected: 2, Leased: 1, Unhealthy: 1},
 	}, {
@@ -126,7 +129,7 @@ func TestNackAfterGrantReplacesLease(t *testing.T) {
 
 	eventually(t, "the lease to move to envoy-1", func() bool {
 		got, err := e.server.Renew(key("fn"))
-		return err == nil && cmp.Equal(got, []string{"envoy-1"})
+		return err == nil && cmp.Equal(got.GetProxies(), []string{"envoy-1"})
 	})
 	waitHolding(t, second, revisionHeld("fn"))
 	waitHolding(t, first, baseHeld())

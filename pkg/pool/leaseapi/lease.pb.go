@@ -28,6 +28,7 @@ package leaseapi
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -211,7 +212,12 @@ type LeaseResponse struct {
 	// The pool, "namespace/name".
 	Pool string `protobuf:"bytes,4,opt,name=pool,proto3" json:"pool,omitempty"`
 	// Why a lease was not granted, for logs and events.
-	Message       string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	Message string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	// The pool's idle timeout, set when GRANTED: the pool ends a lease that
+	// has had no Renew call, Lease call or load report for this long. The
+	// caller must stop sending through the proxy before then; unset (an older
+	// ssm-pool) means the caller's own lease TTL applies.
+	IdleTimeout   *durationpb.Duration `protobuf:"bytes,6,opt,name=idle_timeout,json=idleTimeout,proto3" json:"idle_timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -281,6 +287,13 @@ func (x *LeaseResponse) GetMessage() string {
 	return ""
 }
 
+func (x *LeaseResponse) GetIdleTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.IdleTimeout
+	}
+	return nil
+}
+
 type RenewRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Revision      *Revision              `protobuf:"bytes,1,opt,name=revision,proto3" json:"revision,omitempty"`
@@ -328,7 +341,10 @@ func (x *RenewRequest) GetRevision() *Revision {
 type RenewResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Proxies that hold the revision's configuration on this replica.
-	Proxies       []string `protobuf:"bytes,1,rep,name=proxies,proto3" json:"proxies,omitempty"`
+	Proxies []string `protobuf:"bytes,1,rep,name=proxies,proto3" json:"proxies,omitempty"`
+	// The pool's idle timeout as of this renewal (see LeaseResponse): it
+	// follows edits of the pool's spec.idleTimeout while the lease is held.
+	IdleTimeout   *durationpb.Duration `protobuf:"bytes,2,opt,name=idle_timeout,json=idleTimeout,proto3" json:"idle_timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -366,6 +382,13 @@ func (*RenewResponse) Descriptor() ([]byte, []int) {
 func (x *RenewResponse) GetProxies() []string {
 	if x != nil {
 		return x.Proxies
+	}
+	return nil
+}
+
+func (x *RenewResponse) GetIdleTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.IdleTimeout
 	}
 	return nil
 }
@@ -498,18 +521,19 @@ var File_lease_proto protoreflect.FileDescriptor
 
 const file_lease_proto_rawDesc = "" +
 	"\n" +
-	"\vlease.proto\x12\x11ssm.pool.v1alpha1\"<\n" +
+	"\vlease.proto\x12\x11ssm.pool.v1alpha1\x1a\x1egoogle/protobuf/duration.proto\"<\n" +
 	"\bRevision\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"G\n" +
 	"\fLeaseRequest\x127\n" +
-	"\brevision\x18\x01 \x01(\v2\x1b.ssm.pool.v1alpha1.RevisionR\brevision\"\xa3\x02\n" +
+	"\brevision\x18\x01 \x01(\v2\x1b.ssm.pool.v1alpha1.RevisionR\brevision\"\xe1\x02\n" +
 	"\rLeaseResponse\x12B\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2(.ssm.pool.v1alpha1.LeaseResponse.OutcomeR\aoutcome\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x14\n" +
 	"\x05proxy\x18\x03 \x01(\tR\x05proxy\x12\x12\n" +
 	"\x04pool\x18\x04 \x01(\tR\x04pool\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"p\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\x12<\n" +
+	"\fidle_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\"p\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aGRANTED\x10\x01\x12\r\n" +
@@ -519,9 +543,10 @@ const file_lease_proto_rawDesc = "" +
 	"NOT_POOLED\x10\x04\x12\r\n" +
 	"\tNOT_ACKED\x10\x05\"G\n" +
 	"\fRenewRequest\x127\n" +
-	"\brevision\x18\x01 \x01(\v2\x1b.ssm.pool.v1alpha1.RevisionR\brevision\")\n" +
+	"\brevision\x18\x01 \x01(\v2\x1b.ssm.pool.v1alpha1.RevisionR\brevision\"g\n" +
 	"\rRenewResponse\x12\x18\n" +
-	"\aproxies\x18\x01 \x03(\tR\aproxies\"R\n" +
+	"\aproxies\x18\x01 \x03(\tR\aproxies\x12<\n" +
+	"\fidle_timeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\"R\n" +
 	"\fStatsRequest\x12%\n" +
 	"\x0epool_namespace\x18\x01 \x01(\tR\rpoolNamespace\x12\x1b\n" +
 	"\tpool_name\x18\x02 \x01(\tR\bpoolName\"w\n" +
@@ -550,30 +575,33 @@ func file_lease_proto_rawDescGZIP() []byte {
 var file_lease_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_lease_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_lease_proto_goTypes = []any{
-	(LeaseResponse_Outcome)(0), // 0: ssm.pool.v1alpha1.LeaseResponse.Outcome
-	(*Revision)(nil),           // 1: ssm.pool.v1alpha1.Revision
-	(*LeaseRequest)(nil),       // 2: ssm.pool.v1alpha1.LeaseRequest
-	(*LeaseResponse)(nil),      // 3: ssm.pool.v1alpha1.LeaseResponse
-	(*RenewRequest)(nil),       // 4: ssm.pool.v1alpha1.RenewRequest
-	(*RenewResponse)(nil),      // 5: ssm.pool.v1alpha1.RenewResponse
-	(*StatsRequest)(nil),       // 6: ssm.pool.v1alpha1.StatsRequest
-	(*StatsResponse)(nil),      // 7: ssm.pool.v1alpha1.StatsResponse
+	(LeaseResponse_Outcome)(0),  // 0: ssm.pool.v1alpha1.LeaseResponse.Outcome
+	(*Revision)(nil),            // 1: ssm.pool.v1alpha1.Revision
+	(*LeaseRequest)(nil),        // 2: ssm.pool.v1alpha1.LeaseRequest
+	(*LeaseResponse)(nil),       // 3: ssm.pool.v1alpha1.LeaseResponse
+	(*RenewRequest)(nil),        // 4: ssm.pool.v1alpha1.RenewRequest
+	(*RenewResponse)(nil),       // 5: ssm.pool.v1alpha1.RenewResponse
+	(*StatsRequest)(nil),        // 6: ssm.pool.v1alpha1.StatsRequest
+	(*StatsResponse)(nil),       // 7: ssm.pool.v1alpha1.StatsResponse
+	(*durationpb.Duration)(nil), // 8: google.protobuf.Duration
 }
 var file_lease_proto_depIdxs = []int32{
 	1, // 0: ssm.pool.v1alpha1.LeaseRequest.revision:type_name -> ssm.pool.v1alpha1.Revision
 	0, // 1: ssm.pool.v1alpha1.LeaseResponse.outcome:type_name -> ssm.pool.v1alpha1.LeaseResponse.Outcome
-	1, // 2: ssm.pool.v1alpha1.RenewRequest.revision:type_name -> ssm.pool.v1alpha1.Revision
-	2, // 3: ssm.pool.v1alpha1.Leases.Lease:input_type -> ssm.pool.v1alpha1.LeaseRequest
-	4, // 4: ssm.pool.v1alpha1.Leases.Renew:input_type -> ssm.pool.v1alpha1.RenewRequest
-	6, // 5: ssm.pool.v1alpha1.Leases.Stats:input_type -> ssm.pool.v1alpha1.StatsRequest
-	3, // 6: ssm.pool.v1alpha1.Leases.Lease:output_type -> ssm.pool.v1alpha1.LeaseResponse
-	5, // 7: ssm.pool.v1alpha1.Leases.Renew:output_type -> ssm.pool.v1alpha1.RenewResponse
-	7, // 8: ssm.pool.v1alpha1.Leases.Stats:output_type -> ssm.pool.v1alpha1.StatsResponse
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	8, // 2: ssm.pool.v1alpha1.LeaseResponse.idle_timeout:type_name -> google.protobuf.Duration
+	1, // 3: ssm.pool.v1alpha1.RenewRequest.revision:type_name -> ssm.pool.v1alpha1.Revision
+	8, // 4: ssm.pool.v1alpha1.RenewResponse.idle_timeout:type_name -> google.protobuf.Duration
+	2, // 5: ssm.pool.v1alpha1.Leases.Lease:input_type -> ssm.pool.v1alpha1.LeaseRequest
+	4, // 6: ssm.pool.v1alpha1.Leases.Renew:input_type -> ssm.pool.v1alpha1.RenewRequest
+	6, // 7: ssm.pool.v1alpha1.Leases.Stats:input_type -> ssm.pool.v1alpha1.StatsRequest
+	3, // 8: ssm.pool.v1alpha1.Leases.Lease:output_type -> ssm.pool.v1alpha1.LeaseResponse
+	5, // 9: ssm.pool.v1alpha1.Leases.Renew:output_type -> ssm.pool.v1alpha1.RenewResponse
+	7, // 10: ssm.pool.v1alpha1.Leases.Stats:output_type -> ssm.pool.v1alpha1.StatsResponse
+	8, // [8:11] is the sub-list for method output_type
+	5, // [5:8] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_lease_proto_init() }
