@@ -136,6 +136,7 @@ func TestDataplaneLeaseRouting(t *testing.T) {
 		podsAtSwitch = len(pods)
 		return true, err
 	})
+	t.Logf("lease Service endpoints: activator, then stand-in %s, then the activator again with %d pod(s) still running", proxy, podsAtSwitch)
 	if podsAtSwitch == 0 {
 		t.Errorf("the gateway got the activator back only after the revision's last pod was gone; want it while the pod still serves")
 	}
