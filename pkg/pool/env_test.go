@@ -317,6 +317,6 @@ func (e *env) endAllLeases() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range s.leases {
-		s.endLocked(l, "benchmark round")
+		s.endLocked(l, "benchmark round", false)
 	}
 }

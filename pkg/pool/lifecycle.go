@@ -43,7 +43,8 @@ func (s *Server) RevisionChanged(key revision.Key) {
 	cfg, err := s.opts.Source.Get(key)
 	switch {
 	case errors.Is(err, revision.ErrNotFound):
-		s.endLocked(l, "revision not found")
+		// Its lease Service went with it: no traffic to hand back.
+		s.endLocked(l, "revision not found", false)
 		return
 	case err != nil:
 		// Keep serving the configuration the proxy has; the next change
@@ -51,10 +52,10 @@ func (s *Server) RevisionChanged(key revision.Key) {
 		s.log.Warnw("Reading a changed revision", zap.Stringer("revision", key), zap.Error(err))
 		return
 	case !cfg.Pooled():
-		s.endLocked(l, "revision no longer uses a pooled proxy")
+		s.endLocked(l, "revision no longer uses a pooled proxy", true)
 		return
 	case cfg.Pool != l.cfg.Pool:
-		s.endLocked(l, "revision moved to pool "+cfg.Pool.String())
+		s.endLocked(l, "revision moved to pool "+cfg.Pool.String(), true)
 		return
 	}
 	l.cfg = cfg
@@ -108,22 +109,26 @@ func (s *Server) expireIdle() {
 		if !l.granted || now.Sub(l.lastActivity) < s.idleTimeout(l.cfg.Pool) {
 			continue
 		}
-		s.endLocked(l, "idle")
+		s.endLocked(l, "idle", true)
 		s.metrics.expiries.Inc()
 	}
 }
 
 // endLocked ends a lease: its proxy goes back to its idle configuration and
 // a placement in progress stops.
-func (s *Server) endLocked(l *lease, why string) {
+//
+// drain false gives a published proxy back at once: for a revision that is
+// gone, whose lease Service is gone too.
+func (s *Server) endLocked(l *lease, why string, drain bool) {
 	if s.leases[l.key] == l {
 		delete(s.leases, l.key)
 	}
 	l.ended = true
 	if p := l.proxy; p != nil {
-		if len(l.published) > 0 && !s.closing {
+		if drain && len(l.published) > 0 && !s.closing {
 			s.drainLocked(l, p)
 		} else {
+			s.withdrawLocked(l)
 			s.returnLocked(p)
 		}
 		s.log.Infow("Lease ended", zap.Stringer("revision", l.key), zap.String("proxy", p.node),

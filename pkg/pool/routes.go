@@ -84,6 +84,15 @@ func (s *Server) publishLocked(l *lease) {
 	s.opts.Routes.Publish(l.cfg, proxies)
 }
 
+// withdrawLocked withdraws l's published proxies, if any.
+func (s *Server) withdrawLocked(l *lease) {
+	if s.opts.Routes == nil || len(l.published) == 0 {
+		return
+	}
+	l.published = nil
+	s.opts.Routes.Publish(l.cfg, nil)
+}
+
 // drainLocked ends the lease of a proxy that was published: the proxy is
 // withdrawn first and keeps the revision's configuration until the
 // revision's traffic goes elsewhere, so a request the gateway sends it

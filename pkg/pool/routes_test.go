@@ -17,6 +17,7 @@ limitations under the License.
 package pool
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -153,10 +154,12 @@ func TestDrainWithoutFallbackIsBounded(t *testing.T) {
 }
 
 // A lease that never reached the gateway returns its proxy at once, and a
-// lost proxy is withdrawn at once: it no longer holds the revision.
+// lost proxy is withdrawn at once (it no longer holds the revision) before
+// the lease's new proxy is published.
 func TestUnpublishedOrLostProxiesDoNotDrain(t *testing.T) {
 	t.Parallel()
-	e, routes := newRoutesEnv(t, waitTimeout)
+	// Nothing here waits for a fallback but the server's own stop.
+	e, routes := newRoutesEnv(t, 50*time.Millisecond)
 	toZero := pooledRevision("fn")
 	toZero.ScaledToZero = true
 	e.source.set(toZero, pooledRevision("other"))
@@ -175,8 +178,41 @@ func TestUnpublishedOrLostProxiesDoNotDrain(t *testing.T) {
 	e.server.expireIdle()
 	waitHolding(t, c, baseHeld())
 
+	// The lost proxy is withdrawn at once, before anything else is
+	// published (the lease may move on to envoy-0 afterwards, once that is
+	// warm again).
 	_ = lost.Close()
-	e.waitPublished(routes, "other 10.244.2.8", "other")
+	want := []string{"other 10.244.2.8", "other"}
+	var got []string
+	deadline := time.Now().Add(waitTimeout)
+	for got = routes.calls(); len(got) < len(want) || !slices.Equal(got[:len(want)], want); got = routes.calls() {
+		if time.Now().After(deadline) {
+			t.Fatalf("published %v, want it to start with %v: the lost proxy withdrawn first", got, want)
+		}
+		time.Sleep(2 * time.Millisecond) // polling interval
+	}
+	if got := metricValue(t, e.server.metrics.drains); got != 0 {
+		t.Errorf("ssm_pool_lease_drains_total = %v, want 0", got)
+	}
+}
+
+// A revision that is gone takes its lease Service with it: its published
+// proxy is withdrawn and given back at once, without waiting for a
+// fallback that will never come.
+func TestGoneRevisionReturnsItsProxyAtOnce(t *testing.T) {
+	t.Parallel()
+	e, routes := newRoutesEnv(t, waitTimeout)
+	e.source.set(pooledRevision("fn"))
+	c := e.connect(proxySpec{name: "envoy-0", podIP: "10.244.2.7"})
+	e.waitStats(testPool, &leaseapi.StatsResponse{Connected: 1, Warm: 1})
+	e.lease("fn")
+	e.waitPublished(routes, "fn 10.244.2.7")
+
+	e.source.remove(key("fn"))
+	e.server.RevisionChanged(key("fn"))
+	e.waitPublished(routes, "fn 10.244.2.7", "fn")
+	waitHolding(t, c, baseHeld())
+	e.waitStats(testPool, &leaseapi.StatsResponse{Connected: 1, Warm: 1})
 	if got := metricValue(t, e.server.metrics.drains); got != 0 {
 		t.Errorf("ssm_pool_lease_drains_total = %v, want 0", got)
 	}

@@ -39,6 +39,21 @@ type state struct {
 	ports map[uint32][]route
 }
 
+// hosts are the upstream endpoints of every route.
+func (s *state) hosts() map[string]bool {
+	out := map[string]bool{}
+	for _, routes := range s.ports {
+		for _, r := range routes {
+			if r.cluster != nil {
+				for _, ep := range r.cluster.endpoints {
+					out[ep] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
 // route is one route: a match and either a cluster or a direct response.
 type route struct {
 	prefix  string
@@ -68,6 +83,8 @@ type upstream struct {
 	endpoints []string
 	peerURI   string
 	sni       string
+	// connectTimeout is the cluster's, or Envoy's default of 5 s.
+	connectTimeout time.Duration
 }
 
 func (r route) matches(path string, header func(string) string) bool {
@@ -194,7 +211,10 @@ func translateCluster(name string, clusters, loads map[string]proto.Message) (*u
 	if !ok {
 		return nil, fmt.Errorf("cluster %s: not received", name)
 	}
-	up := &upstream{name: name}
+	up := &upstream{name: name, connectTimeout: 5 * time.Second}
+	if d := c.GetConnectTimeout(); d != nil {
+		up.connectTimeout = d.AsDuration()
+	}
 	if ts := c.GetTransportSocket(); ts != nil {
 		tlsCtx := &tlsv3.UpstreamTlsContext{}
 		if err := ts.GetTypedConfig().UnmarshalTo(tlsCtx); err != nil {

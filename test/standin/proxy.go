@@ -142,6 +142,7 @@ func (p *Proxy) closeListeners() {
 // version; a set it cannot translate keeps the previous state.
 func (p *Proxy) follow() {
 	defer close(p.done)
+	var hosts map[string]bool
 	for range p.ads.Updates() {
 		st, err := translate(
 			p.ads.Resources(resourcev3.ListenerType), p.ads.Resources(resourcev3.RouteType),
@@ -151,6 +152,26 @@ func (p *Proxy) follow() {
 			continue
 		}
 		p.state.Store(st)
+		// Envoy drains the connection pools of hosts that leave EDS. A kept
+		// connection to a gone pod can hang until the route timeout: its
+		// address may already belong to a new pod behind another MAC.
+		now := st.hosts()
+		for h := range hosts {
+			if !now[h] {
+				p.closeIdleConnections()
+				break
+			}
+		}
+		hosts = now
+	}
+}
+
+// closeIdleConnections closes every upstream client's idle connections.
+func (p *Proxy) closeIdleConnections() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.clients {
+		c.CloseIdleConnections()
 	}
 }
 
@@ -217,6 +238,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt route) {
 		if err != nil {
 			lastErr = err
 			if ctx.Err() != nil {
+				if p.logf != nil {
+					p.logf("timed out forwarding %s %s for cluster %s to %s: %v", r.Method, r.URL.Path, up.name, ep, err)
+				}
 				http.Error(w, "upstream request timeout", http.StatusGatewayTimeout)
 				return
 			}
@@ -238,6 +262,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt route) {
 			return
 		}
 		return
+	}
+	if p.logf != nil {
+		p.logf("could not forward %s %s for cluster %s: %v", r.Method, r.URL.Path, up.name, lastErr)
 	}
 	if isConnectFailure(lastErr) {
 		notForwarded(w, rt, "upstream connect error: "+lastErr.Error())
@@ -262,13 +289,16 @@ func notForwarded(w http.ResponseWriter, rt route, msg string) {
 // client is one HTTP client per upstream identity: its TLS accepts only
 // the cluster's SPIFFE ID, chained to the stand-in's trust bundle.
 func (p *Proxy) client(up *upstream) *http.Client {
-	key := up.peerURI + "|" + up.sni
+	key := up.peerURI + "|" + up.sni + "|" + up.connectTimeout.String()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.clients[key]; ok {
 		return c
 	}
-	tr := &http.Transport{ForceAttemptHTTP2: false}
+	tr := &http.Transport{
+		ForceAttemptHTTP2: false,
+		DialContext:       (&net.Dialer{Timeout: up.connectTimeout}).DialContext,
+	}
 	if up.peerURI != "" {
 		tr.TLSClientConfig = &tls.Config{
 			MinVersion: tls.VersionTLS12,

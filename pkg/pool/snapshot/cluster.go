@@ -17,10 +17,16 @@ limitations under the License.
 package snapshot
 
 import (
+	"time"
+
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/serverless-mesh/ssm/pkg/pool/envoy"
 )
+
+// revisionConnectTimeout bounds a pooled proxy's connection to a pod.
+const revisionConnectTimeout = time.Second
 
 // revisionCluster is the revision's EDS cluster: its pods' queue-proxy mTLS
 // ports, limited and ejected by the revision's policy, and reached over mTLS
@@ -28,6 +34,11 @@ import (
 // proxy leased to one revision cannot be steered to another's pods.
 func revisionCluster(o Options, name string, v validConfig) (*cluster.Cluster, error) {
 	c := envoy.EDSCluster(name)
+	// Envoy's default connect timeout (5 s) is as long as many revisions'
+	// route timeouts, so a pod that vanished would turn into a 504 instead
+	// of a connect failure, which the route retries and the listener maps to
+	// a refusal the activator replays. Pods are one hop away.
+	c.ConnectTimeout = durationpb.New(revisionConnectTimeout)
 	c.CircuitBreakers = envoy.CircuitBreakers(v.maxConnections, v.maxPendingRequests)
 	c.OutlierDetection = envoy.OutlierDetection(v.ejection)
 	opts, err := envoy.HTTP1ProtocolOptions(v.maxRequestsPerConnection, v.idleTimeout)
