@@ -84,7 +84,7 @@ func deployFunction(t *testing.T, c *clients, name string, annotations map[strin
 // cluster's autoscaler scales an idle revision to zero after ~12 s).
 func waitScaledToZero(t *testing.T, c *clients, revision string) {
 	t.Helper()
-	eventually(t, revision+" scaled to zero (no pods)", 120*time.Second, func(ctx context.Context) (bool, error) {
+	eventually(t, revision+" scaled to zero (no pods)", 180*time.Second, func(ctx context.Context) (bool, error) {
 		pods, err := revisionPods(ctx, c, revision)
 		return err == nil && len(pods) == 0, fmt.Errorf("%d pods, err %v", len(pods), err)
 	})

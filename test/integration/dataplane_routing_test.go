@@ -29,10 +29,8 @@ import (
 	"time"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/serverless-mesh/ssm/pkg/xdsprobe"
 )
@@ -52,35 +50,7 @@ func TestDataplaneLeaseRouting(t *testing.T) {
 	const cluster = "outbound|80||" + revision + "-ssm." + dataplaneNS + ".svc.cluster.local"
 	activator := []string{activatorAddr}
 
-	ksvc := &servingv1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: service, Namespace: dataplaneNS},
-		Spec: servingv1.ServiceSpec{ConfigurationSpec: servingv1.ConfigurationSpec{Template: servingv1.RevisionTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{
-				Labels:      map[string]string{"ssm.dev/local-run": "true"},
-				Annotations: map[string]string{"ssm.dev/lifecycle": "short-lived"},
-			},
-			Spec: servingv1.RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{{Image: "ssm.local/hello"}}}},
-		}}},
-	}
-	if _, err := c.serving.ServingV1().Services(dataplaneNS).Create(ctx, ksvc, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating Knative Service %s/%s: %v", dataplaneNS, service, err)
-	}
-	t.Cleanup(func() {
-		if err := c.serving.ServingV1().Services(dataplaneNS).Delete(ctx, service, metav1.DeleteOptions{}); err != nil {
-			t.Errorf("deleting Knative Service %s/%s: %v", dataplaneNS, service, err)
-		}
-		eventually(t, "pods of routed gone after deleting it", 60*time.Second, func(ctx context.Context) (bool, error) {
-			pods, err := revisionPods(ctx, c, revision)
-			return err == nil && len(pods) == 0, err
-		})
-	})
-	eventually(t, "Knative Service routed Ready", 120*time.Second, func(ctx context.Context) (bool, error) {
-		s, err := c.serving.ServingV1().Services(dataplaneNS).Get(ctx, service, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		return s.IsReady(), fmt.Errorf("status %+v", s.Status.Conditions)
-	})
+	deployFunction(t, c, service, map[string]string{"ssm.dev/lifecycle": "short-lived"})
 
 	// The gateway's route sends the revision's split to its lease Service.
 	eventually(t, "istiod's gateway route for routed to the lease Service", 60*time.Second, func(ctx context.Context) (bool, error) {

@@ -35,7 +35,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 )
 
 // TestDataplaneSidecarlessSSMRevision: a short-lived SSM revision whose pod
@@ -47,39 +46,10 @@ import (
 func TestDataplaneSidecarlessSSMRevision(t *testing.T) {
 	requireDataplane(t)
 	c := newClients(t)
-	ctx := context.Background()
 	ensureNamespace(t, c, dataplaneNS)
 	const service, revision = "fn", "fn-00001"
 
-	ksvc := &servingv1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: service, Namespace: dataplaneNS},
-		Spec: servingv1.ServiceSpec{ConfigurationSpec: servingv1.ConfigurationSpec{Template: servingv1.RevisionTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{
-				Labels:      map[string]string{"ssm.dev/local-run": "true"},
-				Annotations: map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/timeout": "5s"},
-			},
-			Spec: servingv1.RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{{Image: "ssm.local/hello"}}}},
-		}}},
-	}
-	if _, err := c.serving.ServingV1().Services(dataplaneNS).Create(ctx, ksvc, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating Knative Service %s/%s: %v", dataplaneNS, service, err)
-	}
-	t.Cleanup(func() {
-		if err := c.serving.ServingV1().Services(dataplaneNS).Delete(ctx, service, metav1.DeleteOptions{}); err != nil {
-			t.Errorf("deleting Knative Service %s/%s: %v", dataplaneNS, service, err)
-		}
-		eventually(t, "pods of fn gone after deleting it", 60*time.Second, func(ctx context.Context) (bool, error) {
-			pods, err := revisionPods(ctx, c, revision)
-			return err == nil && len(pods) == 0, err
-		})
-	})
-	eventually(t, "Knative Service fn Ready", 120*time.Second, func(ctx context.Context) (bool, error) {
-		s, err := c.serving.ServingV1().Services(dataplaneNS).Get(ctx, service, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		return s.IsReady(), fmt.Errorf("status %+v", s.Status.Conditions)
-	})
+	deployFunction(t, c, service, map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/timeout": "5s"})
 
 	// The pod is sidecar-less and runs the plugin, as the webhook decided.
 	var pod corev1.Pod
@@ -114,10 +84,7 @@ func TestDataplaneSidecarlessSSMRevision(t *testing.T) {
 	if err := checkPlaintextAndIdentity(t, c, client, pod); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "fn scaled to zero (no pods)", 180*time.Second, func(ctx context.Context) (bool, error) {
-		pods, err := revisionPods(ctx, c, revision)
-		return err == nil && len(pods) == 0, fmt.Errorf("%d pods, err %v", len(pods), err)
-	})
+	waitScaledToZero(t, c, revision)
 	took := burstFromZero(t, client, service, revision, want, 10)
 	t.Logf("sidecar-less revision from zero: a burst of 10 answered over mTLS within %v", took.Round(time.Millisecond))
 }
@@ -174,35 +141,7 @@ func TestDataplaneLeasedColdStart(t *testing.T) {
 	ensureNamespace(t, c, dataplaneNS)
 	const service, revision = "leased", "leased-00001"
 
-	ksvc := &servingv1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: service, Namespace: dataplaneNS},
-		Spec: servingv1.ServiceSpec{ConfigurationSpec: servingv1.ConfigurationSpec{Template: servingv1.RevisionTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{
-				Labels:      map[string]string{"ssm.dev/local-run": "true"},
-				Annotations: map[string]string{"ssm.dev/lifecycle": "short-lived"},
-			},
-			Spec: servingv1.RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{{Image: "ssm.local/hello"}}}},
-		}}},
-	}
-	if _, err := c.serving.ServingV1().Services(dataplaneNS).Create(ctx, ksvc, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating Knative Service %s/%s: %v", dataplaneNS, service, err)
-	}
-	t.Cleanup(func() {
-		if err := c.serving.ServingV1().Services(dataplaneNS).Delete(ctx, service, metav1.DeleteOptions{}); err != nil {
-			t.Errorf("deleting Knative Service %s/%s: %v", dataplaneNS, service, err)
-		}
-		eventually(t, "pods of leased gone after deleting it", 60*time.Second, func(ctx context.Context) (bool, error) {
-			pods, err := revisionPods(ctx, c, revision)
-			return err == nil && len(pods) == 0, err
-		})
-	})
-	eventually(t, "Knative Service leased Ready", 120*time.Second, func(ctx context.Context) (bool, error) {
-		s, err := c.serving.ServingV1().Services(dataplaneNS).Get(ctx, service, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		return s.IsReady(), fmt.Errorf("status %+v", s.Status.Conditions)
-	})
+	deployFunction(t, c, service, map[string]string{"ssm.dev/lifecycle": "short-lived"})
 
 	client := &http.Client{Timeout: 30 * time.Second}
 	want := "hello from " + revision
@@ -222,10 +161,7 @@ func TestDataplaneLeasedColdStart(t *testing.T) {
 		t.Errorf("ssm_pool_leases_total{outcome=\"granted\"} = %v (%v), want at least 1", granted, err)
 	}
 
-	eventually(t, "leased scaled to zero (no pods)", 180*time.Second, func(ctx context.Context) (bool, error) {
-		pods, err := revisionPods(ctx, c, revision)
-		return err == nil && len(pods) == 0, fmt.Errorf("%d pods, err %v", len(pods), err)
-	})
+	waitScaledToZero(t, c, revision)
 	took := burstFromZero(t, client, service, revision, want, 10)
 	t.Logf("leased revision from zero: a burst of 10 answered within %v", took.Round(time.Millisecond))
 }

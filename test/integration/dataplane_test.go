@@ -31,7 +31,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 )
 
 const (
@@ -98,38 +97,10 @@ func TestDataplaneScaleFromZeroPlainKnative(t *testing.T) {
 	ensureNamespace(t, c, dataplaneNS)
 	const revision = "hello-00001"
 
-	ksvc := &servingv1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: dataplaneNS},
-		Spec: servingv1.ServiceSpec{ConfigurationSpec: servingv1.ConfigurationSpec{Template: servingv1.RevisionTemplateSpec{
-			// Knative copies template labels to the pods: this one hands
-			// them to test/podrunner instead of KWOK.
-			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"ssm.dev/local-run": "true"}},
-			Spec: servingv1.RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{{
-				Image: "ssm.local/hello",
-			}}}},
-		}}},
-	}
-	if _, err := c.serving.ServingV1().Services(dataplaneNS).Create(ctx, ksvc, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating Knative Service %s/hello: %v", dataplaneNS, err)
-	}
-	t.Cleanup(func() {
-		if err := c.serving.ServingV1().Services(dataplaneNS).Delete(ctx, "hello", metav1.DeleteOptions{}); err != nil {
-			t.Errorf("deleting Knative Service %s/hello: %v", dataplaneNS, err)
-		}
-		eventually(t, "pods of hello gone after deleting it", 60*time.Second, func(ctx context.Context) (bool, error) {
-			pods, err := revisionPods(ctx, c, revision)
-			return err == nil && len(pods) == 0, err
-		})
-	})
-
 	created := time.Now()
-	eventually(t, "Knative Service hello Ready", 120*time.Second, func(ctx context.Context) (bool, error) {
-		s, err := c.serving.ServingV1().Services(dataplaneNS).Get(ctx, "hello", metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		return s.IsReady(), fmt.Errorf("status %+v", s.Status.Conditions)
-	})
+	// Knative copies template labels to the pods: ssm.dev/local-run hands
+	// them to test/podrunner instead of KWOK.
+	deployFunction(t, c, "hello", nil)
 	t.Logf("Knative Service Ready %v after create", time.Since(created).Round(time.Millisecond))
 
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: burstSize}}
@@ -140,10 +111,7 @@ func TestDataplaneScaleFromZeroPlainKnative(t *testing.T) {
 	})
 
 	idle := time.Now()
-	eventually(t, "hello scaled to zero (no pods)", 180*time.Second, func(ctx context.Context) (bool, error) {
-		pods, err := revisionPods(ctx, c, revision)
-		return err == nil && len(pods) == 0, fmt.Errorf("%d pods, err %v", len(pods), err)
-	})
+	waitScaledToZero(t, c, revision)
 	t.Logf("scaled to zero %v after the last request", time.Since(idle).Round(time.Millisecond))
 
 	// The burst: every request must be answered by the function, through
