@@ -22,6 +22,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -193,6 +194,19 @@ func MakeLeaseSlice(in LeaseSlice) *discoveryv1.EndpointSlice {
 		})
 	}
 	return slice
+}
+
+// SliceUpdate is have with want's labels, endpoints and ports, the parts
+// SSM decides, or nil when have already carries them: then no write is due.
+func SliceUpdate(have, want *discoveryv1.EndpointSlice) *discoveryv1.EndpointSlice {
+	if equality.Semantic.DeepEqual(have.Endpoints, want.Endpoints) &&
+		equality.Semantic.DeepEqual(have.Ports, want.Ports) &&
+		equality.Semantic.DeepEqual(have.Labels, want.Labels) {
+		return nil
+	}
+	updated := have.DeepCopy()
+	updated.Labels, updated.Endpoints, updated.Ports = want.Labels, want.Endpoints, want.Ports
+	return updated
 }
 
 // Ready follows the EndpointSlice API: a nil Ready condition means ready.

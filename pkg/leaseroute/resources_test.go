@@ -302,3 +302,32 @@ func TestHasReadyEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// SliceUpdate asks for a write only when labels, endpoints or ports differ,
+// and then keeps everything else of the stored slice.
+func TestSliceUpdate(t *testing.T) {
+	t.Parallel()
+	stored := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "s", Namespace: "ns", ResourceVersion: "7", Labels: map[string]string{"a": "1"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To[int32](8081)}},
+	}
+	same := stored.DeepCopy()
+	same.ResourceVersion = ""
+	if got := SliceUpdate(stored, same); got != nil {
+		t.Errorf("SliceUpdate(equal) = %v, want nil", got)
+	}
+	moved := same.DeepCopy()
+	moved.Endpoints = []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.2"}}}
+	want := stored.DeepCopy()
+	want.Endpoints = []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.2"}}}
+	if diff := cmp.Diff(want, SliceUpdate(stored, moved)); diff != "" {
+		t.Errorf("SliceUpdate(moved endpoint) (-want +got):\n%s", diff)
+	}
+	relabelled := same.DeepCopy()
+	relabelled.Labels = map[string]string{"a": "2"}
+	if got := SliceUpdate(stored, relabelled); got == nil || got.Labels["a"] != "2" || got.ResourceVersion != "7" {
+		t.Errorf("SliceUpdate(relabelled) = %v, want the stored slice with label a=2", got)
+	}
+}

@@ -24,7 +24,6 @@ import (
 
 	"go.uber.org/zap"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrs "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -212,13 +211,11 @@ func (p *Publisher) sync(ctx context.Context, key revision.Key) error {
 		}
 	case err != nil:
 		return fmt.Errorf("getting lease slice %s/%s: %w", key.Namespace, name, err)
-	case equality.Semantic.DeepEqual(have.Endpoints, desired.Endpoints) &&
-		equality.Semantic.DeepEqual(have.Ports, desired.Ports) &&
-		equality.Semantic.DeepEqual(have.Labels, desired.Labels):
-		return nil
 	default:
-		updated := have.DeepCopy()
-		updated.Labels, updated.Endpoints, updated.Ports = desired.Labels, desired.Endpoints, desired.Ports
+		updated := leaseroute.SliceUpdate(have, desired)
+		if updated == nil {
+			return nil
+		}
 		_, err = client.Update(ctx, updated, metav1.UpdateOptions{})
 	}
 	if err != nil {

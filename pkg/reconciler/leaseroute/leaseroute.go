@@ -214,13 +214,11 @@ func (r *Reconciler) ensureSlice(ctx context.Context, desired *discoveryv1.Endpo
 		return nil
 	case err != nil:
 		return fmt.Errorf("getting activator slice %s/%s: %w", desired.Namespace, desired.Name, err)
-	case equality.Semantic.DeepEqual(have.Endpoints, desired.Endpoints) &&
-		equality.Semantic.DeepEqual(have.Ports, desired.Ports) &&
-		equality.Semantic.DeepEqual(have.Labels, desired.Labels):
+	}
+	updated := leaseroute.SliceUpdate(have, desired)
+	if updated == nil {
 		return nil
 	}
-	updated := have.DeepCopy()
-	updated.Labels, updated.Endpoints, updated.Ports = desired.Labels, desired.Endpoints, desired.Ports
 	if _, err := client.Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("updating activator slice %s/%s: %w", desired.Namespace, desired.Name, err)
 	}
