@@ -82,6 +82,8 @@ type leaseServer struct {
 	answer   *leaseapi.LeaseResponse
 	leaseErr error
 	renewErr error
+	// renewProxies are the proxies Renew reports; nil reports proxy-a.
+	renewProxies []string
 	// renewIdle is the idle timeout Renew reports; nil reports none.
 	renewIdle *durationpb.Duration
 	// renewLatency is how far Renew advances clock (once set) before it
@@ -123,7 +125,11 @@ func (s *leaseServer) Renew(context.Context, *leaseapi.RenewRequest) (*leaseapi.
 	if s.renewErr != nil {
 		return nil, s.renewErr
 	}
-	return &leaseapi.RenewResponse{Proxies: []string{"proxy-a"}, IdleTimeout: s.renewIdle}, nil
+	proxies := []string{"proxy-a"}
+	if s.renewProxies != nil {
+		proxies = s.renewProxies
+	}
+	return &leaseapi.RenewResponse{Proxies: proxies, IdleTimeout: s.renewIdle}, nil
 }
 
 func granted(address string) *leaseapi.LeaseResponse {

@@ -241,25 +241,52 @@ func TestRenewPacing(t *testing.T) {
 	}
 }
 
-func TestRenewNotFoundDropsTheLease(t *testing.T) {
+// A renewal that says the granted proxy no longer holds the revision drops
+// the lease; one that names it keeps it.
+func TestRenewDropsALeaseItsProxyNoLongerHolds(t *testing.T) {
 	t.Parallel()
-	pool := &leaseServer{answer: granted(proxyAddress), renewErr: status.Error(codes.NotFound, "no lease")}
-	stock := &fakeStock{dest: stockDest}
-	h, clk := newTestHook(t, stock, serveLeases(t, pool), Options{RenewInterval: 30 * time.Second})
+	tests := []struct {
+		name     string
+		pool     *leaseServer
+		wantDest string
+	}{{
+		name:     "the pool forgot the lease",
+		pool:     &leaseServer{answer: granted(proxyAddress), renewErr: status.Error(codes.NotFound, "no lease")},
+		wantDest: stockDest,
+	}, {
+		name:     "the lease is being moved: no proxy holds it",
+		pool:     &leaseServer{answer: granted(proxyAddress), renewProxies: []string{}},
+		wantDest: stockDest,
+	}, {
+		name:     "the lease moved to another proxy",
+		pool:     &leaseServer{answer: granted(proxyAddress), renewProxies: []string{"proxy-b"}},
+		wantDest: stockDest,
+	}, {
+		name:     "the granted proxy still holds it",
+		pool:     &leaseServer{answer: granted(proxyAddress), renewProxies: []string{"proxy-a"}},
+		wantDest: proxyAddress,
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			stock := &fakeStock{dest: stockDest}
+			h, clk := newTestHook(t, stock, serveLeases(t, tc.pool), Options{RenewInterval: 30 * time.Second})
 
-	tryDest(t, h, withAttempt(context.Background()))
-	st := leaseSettled(t, h, pooledRev)
-	l := st.lease.Load()
-	if l == nil {
-		t.Fatal("no lease granted")
-	}
-	clk.SetTime(clk.Now().Add(31 * time.Second))
-	if got := tryDest(t, h, withAttempt(context.Background())); got != proxyAddress {
-		t.Fatalf("request went to %q, want %q", got, proxyAddress)
-	}
-	waitFor(t, "the renewal to finish", func() bool { return !l.renewing.Load() })
-	if got := tryDest(t, h, withAttempt(context.Background())); got != stockDest {
-		t.Errorf("after the pool forgot the lease, request went to %q, want %q", got, stockDest)
+			tryDest(t, h, withAttempt(context.Background()))
+			st := leaseSettled(t, h, pooledRev)
+			l := st.lease.Load()
+			if l == nil {
+				t.Fatal("no lease granted")
+			}
+			clk.SetTime(clk.Now().Add(31 * time.Second))
+			if got := tryDest(t, h, withAttempt(context.Background())); got != proxyAddress {
+				t.Fatalf("request went to %q, want %q", got, proxyAddress)
+			}
+			waitFor(t, "the renewal to finish", func() bool { return tc.pool.renewCalls.Load() == 1 && !l.renewing.Load() })
+			if got := tryDest(t, h, withAttempt(context.Background())); got != tc.wantDest {
+				t.Errorf("after the renewal, request went to %q, want %q", got, tc.wantDest)
+			}
+		})
 	}
 }
 

@@ -19,6 +19,7 @@ package activator
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
@@ -126,6 +127,10 @@ func (h *Hook) maybeRenew(st *revisionState, l *heldLease, now int64) {
 			Revision: &leaseapi.Revision{Namespace: st.key.Namespace, Name: st.key.Name},
 		})
 		switch {
+		case err == nil && !slices.Contains(resp.GetProxies(), l.proxy):
+			// The pool is moving the lease, or has moved it, to another
+			// proxy: this one no longer holds the revision.
+			h.dropLease(st, l)
 		case err == nil:
 			timing := l.timing.Load()
 			if resp.GetIdleTimeout() != nil {
