@@ -19,17 +19,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"runtime"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -47,28 +42,10 @@ const (
 	forwardedRevision = "forwarded-00001"
 )
 
-// Bounds on the flags: every run stops by itself in minutes.
-const (
-	maxClients  = 256
-	maxRequests = 200000
-	maxRounds   = 50
-)
-
-type options struct {
-	clients          []int
-	requests, warmup int
-	rounds           int
-	timeout          time.Duration
-}
-
 func main() {
 	role := flag.String("role", "bench", "bench, or backend (the child process the bench starts)")
-	var o options
-	clients := flag.String("clients", "1,16", "comma-separated concurrent keep-alive clients; one table each")
-	flag.IntVar(&o.requests, "requests", 3000, "measured requests per round")
-	flag.IntVar(&o.warmup, "warmup", 300, "requests per round before measuring, discarded")
-	flag.IntVar(&o.rounds, "rounds", 15, "rounds of each variant, interleaved")
-	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "hard limit on the whole run")
+	var load comparison.Load
+	load.RegisterFlags(flag.CommandLine)
 	flag.Parse()
 	if *role == "backend" {
 		if err := serveBackend(os.Stdin, os.Stdout); err != nil {
@@ -77,11 +54,7 @@ func main() {
 		}
 		return
 	}
-	var err error
-	if o.clients, err = parseClients(*clients); err == nil {
-		err = o.validate()
-	}
-	if err != nil {
+	if err := load.Validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "activator:", err)
 		os.Exit(2)
 	}
@@ -90,41 +63,9 @@ func main() {
 	if os.Getenv("SYSTEM_NAMESPACE") == "" {
 		os.Setenv("SYSTEM_NAMESPACE", systemNamespace) //nolint:errcheck // a valid name and value
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	err = run(ctx, o, os.Stdout, os.Stderr)
-	cancel()
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "activator:", err)
-		os.Exit(1)
-	}
-}
-
-func parseClients(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > maxClients {
-			return nil, fmt.Errorf("-clients %q: want numbers 1..%d", s, maxClients)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-func (o options) validate() error {
-	switch {
-	case o.requests < 100 || o.requests > maxRequests:
-		return fmt.Errorf("-requests %d: want 100..%d", o.requests, maxRequests)
-	case o.warmup < 0 || o.warmup > maxRequests:
-		return fmt.Errorf("-warmup %d: want 0..%d", o.warmup, maxRequests)
-	case o.rounds < 1 || o.rounds > maxRounds:
-		return fmt.Errorf("-rounds %d: want 1..%d", o.rounds, maxRounds)
-	case o.timeout <= 0:
-		return errors.New("-timeout must be positive")
-	}
-	return nil
+	os.Exit(load.Run("activator", os.Stderr, func(ctx context.Context) error {
+		return run(ctx, load, os.Stdout, os.Stderr)
+	}))
 }
 
 // target is what one variant's clients send to: an activator and a revision.
@@ -134,7 +75,7 @@ type target struct {
 	viaStandIn bool
 }
 
-func run(ctx context.Context, o options, out, progress io.Writer) error {
+func run(ctx context.Context, load comparison.Load, out, progress io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Knative's components log at info per revision change; errors only.
@@ -174,22 +115,22 @@ func run(ctx context.Context, o options, out, progress io.Writer) error {
 		return err
 	}
 
-	loadBefore := loadAverage()
+	loadBefore := comparison.LoadAverage()
 	tables := &bytes.Buffer{}
-	for _, c := range o.clients {
+	for _, c := range load.Clients {
 		variants := []comparison.Variant{
-			{Name: fmt.Sprintf("a: stock → pod, C=%d", c), Measure: measure(o, c, target{stockAddr, plainRevision, false})},
-			{Name: fmt.Sprintf("b: SSM → pod (not pooled), C=%d", c), Measure: measure(o, c, target{hookAddr, plainRevision, false})},
-			{Name: fmt.Sprintf("c: SSM → leased stand-in → pod, C=%d", c), Measure: measure(o, c, target{hookAddr, leasedRevision, true})},
-			{Name: fmt.Sprintf("d: stock → stand-in → pod, C=%d", c), Measure: measure(o, c, target{stockAddr, forwardedRevision, true})},
+			{Name: fmt.Sprintf("a: stock → pod, C=%d", c), Measure: measure(load, c, target{stockAddr, plainRevision, false})},
+			{Name: fmt.Sprintf("b: SSM → pod (not pooled), C=%d", c), Measure: measure(load, c, target{hookAddr, plainRevision, false})},
+			{Name: fmt.Sprintf("c: SSM → leased stand-in → pod, C=%d", c), Measure: measure(load, c, target{hookAddr, leasedRevision, true})},
+			{Name: fmt.Sprintf("d: stock → stand-in → pod, C=%d", c), Measure: measure(load, c, target{stockAddr, forwardedRevision, true})},
 		}
-		series, err := comparison.Interleave(ctx, o.rounds, variants, progress)
+		series, err := comparison.Interleave(ctx, load.Rounds, variants, progress)
 		if err != nil {
 			return err
 		}
 		writeTables(tables, c, series)
 	}
-	writeHeader(out, o, loadBefore, loadAverage())
+	load.WriteHeader(out, "activator", loadBefore, comparison.LoadAverage())
 	_, err = tables.WriteTo(out)
 	return err
 }
@@ -198,12 +139,12 @@ func run(ctx context.Context, o options, out, progress io.Writer) error {
 // warm-up, then the measured requests. For the leased revision the warm-up
 // also waits until the hook holds its lease (its first request was a cold
 // start, which asked for one off the request path).
-func measure(o options, clients int, t target) func(context.Context) (comparison.Round, error) {
+func measure(load comparison.Load, clients int, t target) func(context.Context) (comparison.Round, error) {
 	return func(ctx context.Context) (comparison.Round, error) {
 		transport := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, DisableCompression: true}
 		defer transport.CloseIdleConnections()
 		client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
-		if warm := comparison.ClosedLoop(ctx, clients, o.warmup, sender(client, t, clients, false)); warm.Errors > 0 {
+		if warm := comparison.ClosedLoop(ctx, clients, load.Warmup, sender(client, t, clients, false)); warm.Errors > 0 {
 			return comparison.Round{}, fmt.Errorf("warm-up: %d errors, first: %w", warm.Errors, warm.FirstError)
 		}
 		send := sender(client, t, clients, true)
@@ -213,7 +154,7 @@ func measure(o options, clients int, t target) func(context.Context) (comparison
 		// Neither the warm-up's garbage nor the previous variant's is this
 		// round's cost.
 		runtime.GC()
-		r := comparison.ClosedLoop(ctx, clients, o.requests, send)
+		r := comparison.ClosedLoop(ctx, clients, load.Requests, send)
 		if r.Errors > 0 {
 			return comparison.Round{}, fmt.Errorf("%d errors, first: %w", r.Errors, r.FirstError)
 		}

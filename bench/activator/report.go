@@ -19,10 +19,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"runtime"
-	"strings"
-	"time"
 
 	"github.com/serverless-mesh/ssm/bench/internal/comparison"
 )
@@ -32,24 +28,6 @@ const (
 	latencyRatioTarget    = 1.02
 	throughputRatioTarget = 0.98
 )
-
-func writeHeader(w io.Writer, o options, loadBefore, loadAfter string) {
-	fmt.Fprintf(w, "activator: %s, %s, GOMAXPROCS=%d, %d rounds × %d requests (after %d warm-up) per variant and client count; load average %s before, %s after\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.GOMAXPROCS(0),
-		o.rounds, o.requests, o.warmup, loadBefore, loadAfter)
-}
-
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	fields := strings.Fields(string(data))
-	if len(fields) < 3 {
-		return "?"
-	}
-	return strings.Join(fields[:3], " ")
-}
 
 // writeTables writes the variants' medians and the comparisons for one
 // client count; series are a, b, c, d in that order.
@@ -62,13 +40,7 @@ func writeTables(w io.Writer, clients int, series []comparison.Series) {
 		"c: SSM activator, lease held → stand-in proxy → pod",
 		"d: stock activator → stand-in forwarder → pod",
 	}
-	t := comparison.Table{Header: []string{"variant (median over rounds)", "p50", "p99", "throughput", "requests", "errors"}}
-	for i, s := range series {
-		m := s.Median()
-		t.Rows = append(t.Rows, []string{names[i], comparison.Millis(m.P50), comparison.Millis(m.P99),
-			fmt.Sprintf("%.0f/s", m.Throughput), fmt.Sprint(m.Requests), fmt.Sprint(m.Errors)})
-	}
-	t.Markdown(w)
+	comparison.MedianTable(names, series).Markdown(w)
 	fmt.Fprintln(w)
 
 	spread := func(base, other comparison.Series, f comparison.Field) comparison.Spread {
@@ -78,24 +50,13 @@ func writeTables(w io.Writer, clients int, series []comparison.Series) {
 	met := p50.Median <= latencyRatioTarget && p99.Median <= latencyRatioTarget && tput.Median >= throughputRatioTarget
 	cmp := comparison.Table{Header: []string{"comparison: median of per-round ratios (middle half)", "p50", "p99", "throughput", "target", "met"}}
 	cmp.Rows = append(cmp.Rows,
-		[]string{"b ÷ a: SSM vs stock, same path", ratio(p50), ratio(p99), ratio(tput),
-			fmt.Sprintf("latency ≤ %.2f×, throughput ≥ %.2f×", latencyRatioTarget, throughputRatioTarget), verdict(met)},
-		[]string{"c ÷ d: leased path vs the same hop without SSM", ratio(spread(d, c, comparison.P50)),
-			ratio(spread(d, c, comparison.P99)), ratio(spread(d, c, comparison.Throughput)), "–", "–"},
-		[]string{"c ÷ a: leased path vs stock direct (adds a hop)", ratio(spread(a, c, comparison.P50)),
-			ratio(spread(a, c, comparison.P99)), ratio(spread(a, c, comparison.Throughput)), "–", "–"},
+		[]string{"b ÷ a: SSM vs stock, same path", p50.Ratio(), p99.Ratio(), tput.Ratio(),
+			fmt.Sprintf("latency ≤ %.2f×, throughput ≥ %.2f×", latencyRatioTarget, throughputRatioTarget), comparison.Verdict(met)},
+		[]string{"c ÷ d: leased path vs the same hop without SSM", spread(d, c, comparison.P50).Ratio(),
+			spread(d, c, comparison.P99).Ratio(), spread(d, c, comparison.Throughput).Ratio(), "–", "–"},
+		[]string{"c ÷ a: leased path vs stock direct (adds a hop)", spread(a, c, comparison.P50).Ratio(),
+			spread(a, c, comparison.P99).Ratio(), spread(a, c, comparison.Throughput).Ratio(), "–", "–"},
 	)
 	cmp.Markdown(w)
 	fmt.Fprintln(w)
-}
-
-func ratio(s comparison.Spread) string {
-	return fmt.Sprintf("%.3f× (%.2f–%.2f)", s.Median, s.Lower, s.Upper)
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "yes"
-	}
-	return "**no**"
 }

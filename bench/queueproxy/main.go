@@ -21,18 +21,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	netheader "knative.dev/networking/pkg/http/header"
@@ -59,20 +54,10 @@ ssm.dev/mtls-mode="lightweight"
 `
 )
 
-// Bounds on the flags: every run stops by itself in minutes.
-const (
-	maxClients  = 256
-	maxRequests = 200000
-	maxRounds   = 50
-)
-
 type options struct {
+	comparison.Load
 	stock, ours, function string
 	outside               string
-	clients               []int
-	requests, warmup      int
-	rounds                int
-	timeout               time.Duration
 }
 
 func main() {
@@ -81,60 +66,26 @@ func main() {
 	flag.StringVar(&o.ours, "ours", "", "SSM's queue-proxy binary (cmd/queue)")
 	flag.StringVar(&o.function, "function", "", "the function binary (test/function)")
 	flag.StringVar(&o.outside, "outside", "", "the network and mount namespaces the script started in, which this must not run in")
-	clients := flag.String("clients", "1,16", "comma-separated concurrent keep-alive clients; one table each")
-	flag.IntVar(&o.requests, "requests", 3000, "measured requests per round")
-	flag.IntVar(&o.warmup, "warmup", 300, "requests per round before measuring, discarded")
-	flag.IntVar(&o.rounds, "rounds", 15, "rounds of each variant, interleaved")
-	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "hard limit on the whole run")
+	o.RegisterFlags(flag.CommandLine)
 	flag.Parse()
-	var err error
-	if o.clients, err = parseClients(*clients); err == nil {
-		err = o.validate()
-	}
-	if err != nil {
+	if err := o.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "queueproxy:", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	err = run(ctx, o, os.Stdout, os.Stderr)
-	cancel()
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "queueproxy:", err)
-		os.Exit(1)
-	}
+	os.Exit(o.Run("queueproxy", os.Stderr, func(ctx context.Context) error {
+		return run(ctx, o, os.Stdout, os.Stderr)
+	}))
 }
 
-func parseClients(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > maxClients {
-			return nil, fmt.Errorf("-clients %q: want numbers 1..%d", s, maxClients)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-func (o options) validate() error {
-	for name, path := range map[string]string{"-stock": o.stock, "-ours": o.ours, "-function": o.function} {
-		if path == "" {
-			return fmt.Errorf("%s is required", name)
+// validate checks that the binaries are given, then the load, so that a
+// bare invocation names the first binary it lacks.
+func (o *options) validate() error {
+	for _, required := range []struct{ flag, path string }{{"-stock", o.stock}, {"-ours", o.ours}, {"-function", o.function}} {
+		if required.path == "" {
+			return fmt.Errorf("%s is required", required.flag)
 		}
 	}
-	switch {
-	case o.requests < 100 || o.requests > maxRequests:
-		return fmt.Errorf("-requests %d: want 100..%d", o.requests, maxRequests)
-	case o.warmup < 0 || o.warmup > maxRequests:
-		return fmt.Errorf("-warmup %d: want 0..%d", o.warmup, maxRequests)
-	case o.rounds < 1 || o.rounds > maxRounds:
-		return fmt.Errorf("-rounds %d: want 1..%d", o.rounds, maxRounds)
-	case o.timeout <= 0:
-		return errors.New("-timeout must be positive")
-	}
-	return nil
+	return o.Validate()
 }
 
 // bench is one run's shared state.
@@ -187,21 +138,21 @@ func run(ctx context.Context, o options, out, progress io.Writer) (err error) {
 	if err := waitServing(ctx, fn, b.probeClient, "http://127.0.0.1:"+functionPort+"/", nil, greeting); err != nil {
 		return err
 	}
-	loadBefore := loadAverage()
+	loadBefore := comparison.LoadAverage()
 	tables := &bytes.Buffer{}
-	for _, c := range o.clients {
+	for _, c := range o.Clients {
 		variants := []comparison.Variant{
 			{Name: fmt.Sprintf("a: stock, plaintext :%s, C=%d", servingPort, c), Measure: b.measure(o.stock, false, c)},
 			{Name: fmt.Sprintf("b: SSM, plaintext :%s, C=%d", servingPort, c), Measure: b.measure(o.ours, false, c)},
 			{Name: fmt.Sprintf("c: SSM, mTLS :%s, C=%d", mtlsPort, c), Measure: b.measure(o.ours, true, c)},
 		}
-		series, err := comparison.Interleave(ctx, o.rounds, variants, progress)
+		series, err := comparison.Interleave(ctx, o.Rounds, variants, progress)
 		if err != nil {
 			return err
 		}
 		writeTables(tables, c, series)
 	}
-	writeHeader(out, o, loadBefore, loadAverage(), pluginSettings(filepath.Join(b.logDir, "ours.log")))
+	writeHeader(out, o, loadBefore, comparison.LoadAverage(), pluginSettings(filepath.Join(b.logDir, "ours.log")))
 	_, _ = tables.WriteTo(out)
 	return os.RemoveAll(work)
 }
@@ -262,12 +213,12 @@ func (b *bench) measure(bin string, mtls bool, clients int) func(context.Context
 				return comparison.Round{}, err
 			}
 		}
-		if warm := comparison.ClosedLoop(ctx, clients, b.warmup, send); warm.Errors > 0 {
+		if warm := comparison.ClosedLoop(ctx, clients, b.Warmup, send); warm.Errors > 0 {
 			return comparison.Round{}, fmt.Errorf("warm-up: %d errors, first: %w", warm.Errors, warm.FirstError)
 		}
 		// The client's garbage from the warm-up is not the next round's cost.
 		runtime.GC()
-		r := comparison.ClosedLoop(ctx, clients, b.requests, send)
+		r := comparison.ClosedLoop(ctx, clients, b.Requests, send)
 		if r.Errors > 0 {
 			return comparison.Round{}, fmt.Errorf("%d errors, first: %w", r.Errors, r.FirstError)
 		}

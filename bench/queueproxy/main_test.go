@@ -19,30 +19,8 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 )
-
-func TestParseClients(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in      string
-		want    []int
-		wantErr bool
-	}{
-		{in: "1,16", want: []int{1, 16}},
-		{in: " 4 ", want: []int{4}},
-		{in: "0", wantErr: true},
-		{in: "1,x", wantErr: true},
-		{in: "257", wantErr: true},
-	}
-	for _, tt := range tests {
-		got, err := parseClients(tt.in)
-		if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
-			t.Errorf("parseClients(%q) = %v, %v; want %v, error %t", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-}
 
 func TestPluginSettingsReadsTheStartLine(t *testing.T) {
 	t.Parallel()

@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -38,9 +37,7 @@ const (
 )
 
 func writeHeader(w io.Writer, o options, loadBefore, loadAfter, plugin string) {
-	fmt.Fprintf(w, "queueproxy: %s, %s, GOMAXPROCS=%d, %d rounds × %d requests (after %d warm-up) per variant and client count; load average %s before, %s after\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.GOMAXPROCS(0),
-		o.rounds, o.requests, o.warmup, loadBefore, loadAfter)
+	o.WriteHeader(w, "queueproxy", loadBefore, loadAfter)
 	fmt.Fprintf(w, "- stock: %s\n- SSM: %s\n- SSM plugin as started: %s\n\n", describe(o.stock), describe(o.ours), plugin)
 }
 
@@ -85,18 +82,6 @@ func pluginSettings(logPath string) string {
 	return "NOT ACTIVE (no \"SSM plugin active\" line in its log)"
 }
 
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	fields := strings.Fields(string(data))
-	if len(fields) < 3 {
-		return "?"
-	}
-	return strings.Join(fields[:3], " ")
-}
-
 // writeTables writes the variants' medians and the comparisons for one
 // client count; series are a, b, c in that order.
 func writeTables(w io.Writer, clients int, series []comparison.Series) {
@@ -107,43 +92,26 @@ func writeTables(w io.Writer, clients int, series []comparison.Series) {
 		"b: SSM queue-proxy, plaintext :" + servingPort,
 		"c: SSM queue-proxy, mTLS :" + mtlsPort + " (pooled proxy's certificate)",
 	}
-	t := comparison.Table{Header: []string{"variant (median over rounds)", "p50", "p99", "throughput", "requests", "errors"}}
-	for i, s := range series {
-		m := s.Median()
-		t.Rows = append(t.Rows, []string{names[i], comparison.Millis(m.P50), comparison.Millis(m.P99),
-			fmt.Sprintf("%.0f/s", m.Throughput), fmt.Sprint(m.Requests), fmt.Sprint(m.Errors)})
-	}
-	t.Markdown(w)
+	comparison.MedianTable(names, series).Markdown(w)
 	fmt.Fprintln(w)
 
 	p99Ratio := comparison.SpreadOf(comparison.PairedRatios(a, b, comparison.P99))
 	added := comparison.SpreadOf(comparison.PairedDifferences(b, c, comparison.P99))
 	cmp := comparison.Table{Header: []string{"comparison: median of per-round values (middle half)", "p50", "p99", "throughput", "target", "met"}}
 	cmp.Rows = append(cmp.Rows, []string{"b ÷ a: SSM plaintext vs stock",
-		ratio(comparison.SpreadOf(comparison.PairedRatios(a, b, comparison.P50))), ratio(p99Ratio),
-		ratio(comparison.SpreadOf(comparison.PairedRatios(a, b, comparison.Throughput))),
-		fmt.Sprintf("p99 ≤ %.2f×", plaintextP99Ratio), verdict(p99Ratio.Median <= plaintextP99Ratio)})
+		comparison.SpreadOf(comparison.PairedRatios(a, b, comparison.P50)).Ratio(), p99Ratio.Ratio(),
+		comparison.SpreadOf(comparison.PairedRatios(a, b, comparison.Throughput)).Ratio(),
+		fmt.Sprintf("p99 ≤ %.2f×", plaintextP99Ratio), comparison.Verdict(p99Ratio.Median <= plaintextP99Ratio)})
 	cmp.Rows = append(cmp.Rows, []string{"c − b: what mTLS adds (throughput: c ÷ b)",
 		difference(comparison.SpreadOf(comparison.PairedDifferences(b, c, comparison.P50))), difference(added),
-		ratio(comparison.SpreadOf(comparison.PairedRatios(b, c, comparison.Throughput))),
-		"p99 ≤ +" + comparison.Millis(mtlsAddedP99), verdict(time.Duration(added.Median) <= mtlsAddedP99)})
+		comparison.SpreadOf(comparison.PairedRatios(b, c, comparison.Throughput)).Ratio(),
+		"p99 ≤ +" + comparison.Millis(mtlsAddedP99), comparison.Verdict(time.Duration(added.Median) <= mtlsAddedP99)})
 	cmp.Markdown(w)
 	fmt.Fprintln(w)
-}
-
-func ratio(s comparison.Spread) string {
-	return fmt.Sprintf("%.3f× (%.2f–%.2f)", s.Median, s.Lower, s.Upper)
 }
 
 // difference formats a spread of duration differences in milliseconds.
 func difference(s comparison.Spread) string {
 	msf := func(ns float64) float64 { return ns / float64(time.Millisecond) }
 	return fmt.Sprintf("%+.3f ms (%+.2f–%+.2f)", msf(s.Median), msf(s.Lower), msf(s.Upper))
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "yes"
-	}
-	return "**no**"
 }

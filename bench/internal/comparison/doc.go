@@ -18,4 +18,6 @@ limitations under the License.
 // project reports speed: closed-loop rounds of each variant, interleaved so
 // that a noisy machine hurts every variant alike, summarised as medians over
 // rounds and as per-round ratios against a baseline measured in the same run.
+// It also holds what those benchmarks share around the rounds: the load
+// flags and their bounds, the bounded run, and the report's common cells.
 package comparison
