@@ -50,9 +50,9 @@ type RoutePublisher interface {
 	// must not block.
 	Publish(cfg revision.Config, proxies []string)
 	// FallbackReady reports whether the revision's traffic has somewhere
-	// other than this replica's proxies to go: no proxy of this replica is
-	// published any more and the activator is.
-	FallbackReady(key revision.Key) bool
+	// other than the withdrawn proxies to go: none of them is published any
+	// more, and some other endpoint (the activator, another proxy) is.
+	FallbackReady(key revision.Key, withdrawn []string) bool
 }
 
 // routable are the addresses of the proxies that can serve l's revision now:
@@ -84,13 +84,21 @@ func (s *Server) publishLocked(l *lease) {
 	s.opts.Routes.Publish(l.cfg, proxies)
 }
 
-// withdrawLocked withdraws l's published proxies, if any.
-func (s *Server) withdrawLocked(l *lease) {
+// withdrawal is a revision's proxies that were just withdrawn.
+type withdrawal struct {
+	key     revision.Key
+	proxies []string
+}
+
+// withdrawLocked withdraws l's published proxies, if any, and says which.
+func (s *Server) withdrawLocked(l *lease) withdrawal {
+	w := withdrawal{key: l.key, proxies: l.published}
 	if s.opts.Routes == nil || len(l.published) == 0 {
-		return
+		return w
 	}
 	l.published = nil
 	s.opts.Routes.Publish(l.cfg, nil)
+	return w
 }
 
 // drainLocked ends the lease of a proxy that was published: the proxy is
@@ -98,13 +106,12 @@ func (s *Server) withdrawLocked(l *lease) {
 // revision's traffic goes elsewhere, so a request the gateway sends it
 // meanwhile is still served. It is given back afterwards.
 func (s *Server) drainLocked(l *lease, p *proxy) {
-	l.published = nil
-	s.opts.Routes.Publish(l.cfg, nil)
+	w := s.withdrawLocked(l)
 	s.metrics.drains.Inc()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.awaitFallback(l.key)
+		s.awaitFallback(w)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if p.lease == l {
@@ -117,16 +124,16 @@ func (s *Server) drainLocked(l *lease, p *proxy) {
 // the revisions, at most MaxFallbackWait, then for the drain period. A
 // background drain returns early when the server stops; the stop itself
 // waits (its context is not yet cancelled then).
-func (s *Server) awaitFallback(keys ...revision.Key) {
-	if len(keys) == 0 {
+func (s *Server) awaitFallback(ws ...withdrawal) {
+	if len(ws) == 0 {
 		return
 	}
 	deadline := time.NewTimer(s.opts.MaxFallbackWait)
 	defer deadline.Stop()
 	poll := time.NewTicker(fallbackPoll)
 	defer poll.Stop()
-	for pending := keys; ; {
-		pending = slices.DeleteFunc(pending, s.opts.Routes.FallbackReady)
+	for pending := ws; ; {
+		pending = slices.DeleteFunc(pending, func(w withdrawal) bool { return s.opts.Routes.FallbackReady(w.key, w.proxies) })
 		if len(pending) == 0 {
 			break
 		}
@@ -134,8 +141,12 @@ func (s *Server) awaitFallback(keys ...revision.Key) {
 		case <-poll.C:
 		case <-deadline.C:
 			s.metrics.drainTimeouts.Inc()
+			keys := make([]revision.Key, len(pending))
+			for i, w := range pending {
+				keys[i] = w.key
+			}
 			s.log.Warnw("No fallback was published in time; giving the proxies back anyway",
-				zap.Stringers("revisions", pending), zap.Duration("waited", s.opts.MaxFallbackWait))
+				zap.Stringers("revisions", keys), zap.Duration("waited", s.opts.MaxFallbackWait))
 			return
 		case <-s.ctx.Done():
 			return
@@ -151,17 +162,12 @@ func (s *Server) awaitFallback(keys ...revision.Key) {
 
 // withdrawAllLocked withdraws every published proxy when the replica
 // stops, for its proxies are about to lose their configuration, and returns
-// the revisions it withdrew.
-func (s *Server) withdrawAllLocked() []revision.Key {
-	if s.opts.Routes == nil {
-		return nil
-	}
-	var out []revision.Key
+// what it withdrew.
+func (s *Server) withdrawAllLocked() []withdrawal {
+	var out []withdrawal
 	for _, l := range s.leases {
-		if len(l.published) > 0 {
-			l.published = nil
-			s.opts.Routes.Publish(l.cfg, nil)
-			out = append(out, l.key)
+		if w := s.withdrawLocked(l); len(w.proxies) > 0 {
+			out = append(out, w)
 		}
 	}
 	return out

@@ -47,7 +47,7 @@ func (f *fakeRoutes) Publish(cfg revision.Config, proxies []string) {
 	f.published = append(f.published, line)
 }
 
-func (f *fakeRoutes) FallbackReady(revision.Key) bool { return f.fallback.Load() }
+func (f *fakeRoutes) FallbackReady(revision.Key, []string) bool { return f.fallback.Load() }
 
 func (f *fakeRoutes) calls() []string {
 	f.mu.Lock()

@@ -94,6 +94,20 @@ func TestFallbackReady(t *testing.T) {
 		},
 		want: true,
 	}, {
+		name: "own slice re-published with the revision's new proxy, the activator empty",
+		cached: []*discoveryv1.EndpointSlice{
+			leaseSlice(ns, "hello-00001", "7a74a774d2", "http", "10.244.3.30"),
+			activatorSlice(ns, "hello-00001"),
+		},
+		want: true,
+	}, {
+		name: "the withdrawn proxy still ready in another replica's slice",
+		cached: []*discoveryv1.EndpointSlice{
+			leaseSlice(ns, "hello-00001", "62f9025bcd", "http", "10.244.3.9"),
+			activatorSlice(ns, "hello-00001", endpoint(ptr.To(true), "10.244.0.7")),
+		},
+		want: false,
+	}, {
 		name: "only another revision's activator is ready",
 		cached: []*discoveryv1.EndpointSlice{
 			activatorSlice(ns, "hello-00001"),
@@ -114,7 +128,8 @@ func TestFallbackReady(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := h.pub.FallbackReady(revision.Key{Namespace: ns, Name: "hello-00001"}); got != tc.want {
+			// 10.244.3.9 is the proxy the replica withdrew.
+			if got := h.pub.FallbackReady(revision.Key{Namespace: ns, Name: "hello-00001"}, []string{"10.244.3.9"}); got != tc.want {
 				t.Errorf("FallbackReady() = %t, want %t", got, tc.want)
 			}
 		})
@@ -174,7 +189,8 @@ func TestPublisherWithInformer(t *testing.T) {
 	}
 	activator := activatorSlice(ns, "hello-00001", endpoint(ptr.To(true), "10.244.0.7"))
 
-	if !h.pub.FallbackReady(key) {
+	withdrawn := []string{"10.244.3.9"}
+	if !h.pub.FallbackReady(key, withdrawn) {
 		t.Error("FallbackReady() before any lease = false, want true (the activator is ready)")
 	}
 	steps := []struct {
@@ -191,7 +207,7 @@ func TestPublisherWithInformer(t *testing.T) {
 		h.pub.Publish(config("hello-00001", "http"), step.proxies)
 		waitFor(t, fmt.Sprintf("the stored slices of step %d", i+1), func() bool { return h.diffStored(t, step.want) == "" })
 		waitFor(t, fmt.Sprintf("the cache to follow in step %d", i+1), cacheShows(step.want))
-		if got := h.pub.FallbackReady(key); got != step.wantFbk {
+		if got := h.pub.FallbackReady(key, withdrawn); got != step.wantFbk {
 			t.Errorf("step %d: FallbackReady() = %t, want %t", i+1, got, step.wantFbk)
 		}
 	}

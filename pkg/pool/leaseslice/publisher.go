@@ -19,6 +19,7 @@ package leaseslice
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -94,27 +95,28 @@ func (p *Publisher) Publish(cfg revision.Config, proxies []string) {
 	p.queue.Add(cfg.Key)
 }
 
-// FallbackReady: this replica's slice for the revision is gone from the
-// cache (the withdrawal was written and came back through the watch), and
-// another slice of the lease Service (the activator's, or another
-// replica's proxies) has a ready endpoint.
-func (p *Publisher) FallbackReady(key revision.Key) bool {
+// FallbackReady: no withdrawn proxy is a ready endpoint of the revision's
+// lease Service any more in the cache (the withdrawal was written and came
+// back through the watch), and another endpoint is ready: the activator, a
+// proxy this replica leased since, or another replica's.
+func (p *Publisher) FallbackReady(key revision.Key, withdrawn []string) bool {
 	list, err := p.slices.EndpointSlices(key.Namespace).List(leaseroute.SliceSelector(key.Name))
 	if err != nil {
 		return false
 	}
-	own := leaseroute.LeaseSliceName(key.Name, p.replica)
-	others := make([]*discoveryv1.EndpointSlice, 0, len(list))
+	other := false
 	for _, s := range list {
-		if s.Name == own {
-			if leaseroute.HasReadyEndpoint([]*discoveryv1.EndpointSlice{s}, "") {
+		for _, ep := range s.Endpoints {
+			if !leaseroute.Ready(ep) || len(ep.Addresses) == 0 {
+				continue
+			}
+			if slices.ContainsFunc(ep.Addresses, func(a string) bool { return slices.Contains(withdrawn, a) }) {
 				return false
 			}
-			continue
+			other = true
 		}
-		others = append(others, s)
 	}
-	return leaseroute.HasReadyEndpoint(others, "")
+	return other
 }
 
 // Run removes what an earlier run of this replica left behind, then writes
@@ -204,11 +206,8 @@ func (p *Publisher) sync(ctx context.Context, key revision.Key) error {
 	have, err := p.current(ctx, key, name)
 	switch {
 	case apierrs.IsNotFound(err):
+		// AlreadyExists means the cache is behind; the retry sees the object.
 		_, err = client.Create(ctx, desired, metav1.CreateOptions{})
-		if apierrs.IsAlreadyExists(err) {
-			// The cache is behind; the retry sees the object.
-			return fmt.Errorf("creating lease slice %s/%s: %w", key.Namespace, name, err)
-		}
 	case err != nil:
 		return fmt.Errorf("getting lease slice %s/%s: %w", key.Namespace, name, err)
 	default:
@@ -228,13 +227,19 @@ func (p *Publisher) sync(ctx context.Context, key revision.Key) error {
 // current is the revision's slice as the cache has it, or as the API server
 // has it while the cache may still show a slice this replica deleted.
 func (p *Publisher) current(ctx context.Context, key revision.Key, name string) (*discoveryv1.EndpointSlice, error) {
+	cached, err := p.slices.EndpointSlices(key.Namespace).Get(name)
 	p.mu.Lock()
 	deleted := p.deleted[key]
+	if deleted && apierrs.IsNotFound(err) {
+		// The cache has caught up with the deletion.
+		delete(p.deleted, key)
+		deleted = false
+	}
 	p.mu.Unlock()
 	if deleted {
 		return p.kube.DiscoveryV1().EndpointSlices(key.Namespace).Get(ctx, name, metav1.GetOptions{})
 	}
-	return p.slices.EndpointSlices(key.Namespace).Get(name)
+	return cached, err
 }
 
 func (p *Publisher) markDeleted(key revision.Key, deleted bool) {
