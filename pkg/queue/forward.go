@@ -129,6 +129,7 @@ func closeWriter(c net.Conn) func() error {
 func (lk *link) pipe(dst, src net.Conn, idle time.Duration, closeWrite func() error) error {
 	buf := make([]byte, copyBufferSize)
 	seen := lk.moved.Load()
+	var writeDeadline time.Time
 	// One read deadline per idle period rather than per read: a deadline
 	// update on every read would cost a timer operation per record.
 	if err := src.SetReadDeadline(time.Now().Add(idle)); err != nil {
@@ -138,9 +139,14 @@ func (lk *link) pipe(dst, src net.Conn, idle time.Duration, closeWrite func() er
 		n, err := src.Read(buf)
 		if n > 0 {
 			lk.moved.Add(int64(n))
-			// A peer that stops reading must not hold the link forever.
-			if werr := dst.SetWriteDeadline(time.Now().Add(idle)); werr != nil {
-				return werr
+			// A peer that stops reading must not hold the link forever. The
+			// deadline moves only when half of it is used up, not on every
+			// record: each move is a timer operation.
+			if now := time.Now(); writeDeadline.Sub(now) < idle/2 {
+				writeDeadline = now.Add(idle)
+				if werr := dst.SetWriteDeadline(writeDeadline); werr != nil {
+					return werr
+				}
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return werr

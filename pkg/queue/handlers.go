@@ -19,8 +19,8 @@ package queue
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
+	"net/netip"
 	"time"
 )
 
@@ -49,12 +49,8 @@ func RequirePodLocal(next http.Handler, m *metrics) http.Handler {
 // fromLoopback reports whether addr (host:port) is a loopback address. An
 // address that does not parse is not loopback: refusing is the safe answer.
 func fromLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	ap, err := netip.ParseAddrPort(addr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 // WithDeadline bounds each request by timeout and answers 504 when the

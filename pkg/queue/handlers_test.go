@@ -35,6 +35,8 @@ func TestRequirePodLocal(t *testing.T) {
 		{"IPv4 loopback (forwarded by the mTLS server)", "127.0.0.1:40000", http.StatusOK},
 		{"other 127/8 address (Istio's inbound passthrough)", "127.0.0.6:40000", http.StatusOK},
 		{"IPv6 loopback", "[::1]:40000", http.StatusOK},
+		{"IPv4-mapped loopback", "[::ffff:127.0.0.1]:40000", http.StatusOK},
+		{"IPv4-mapped pod network", "[::ffff:10.244.1.7]:40000", http.StatusForbidden},
 		{"pod network", "10.244.1.7:40000", http.StatusForbidden},
 		{"IPv6 pod network", "[fd00::7]:40000", http.StatusForbidden},
 		{"unparsable address", "garbage", http.StatusForbidden},
