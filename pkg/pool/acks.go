@@ -177,13 +177,7 @@ func (s *Server) rejectLocked(p *proxy, typeURL, version, detail string) *unheal
 	s.log.Warnw("Proxy rejected its configuration", zap.String("proxy", p.node), zap.Stringer("pool", p.pool),
 		zap.String("type", typeURL), zap.String("version", version), zap.String("detail", detail))
 
-	if l := p.lease; l != nil {
-		l.proxy = nil
-		p.lease = nil
-		if l.granted && !l.ended {
-			s.replaceLocked(l, reason)
-		}
-	}
+	s.loseLeaseLocked(p, reason)
 	first := !p.unhealthy
 	p.unhealthy = true
 	p.returnedAt = s.opts.Clock.Now()

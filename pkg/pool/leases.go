@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"time"
 
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -162,18 +163,26 @@ func ackContext(ctx context.Context, d time.Duration) (context.Context, context.
 
 // assignLocked gives p the revision's configuration.
 func (s *Server) assignLocked(l *lease, p *proxy) error {
-	res, err := snapshot.ForRevision(s.opts.Snapshot, l.cfg)
+	snap, err := s.revisionSnapshot(l.cfg)
 	if err != nil {
-		return status.Errorf(codes.Internal, "building the configuration of revision %s: %v", l.key, err)
-	}
-	snap, err := res.Snapshot()
-	if err != nil {
-		return status.Errorf(codes.Internal, "building the configuration of revision %s: %v", l.key, err)
+		return status.Errorf(codes.Internal, "%v", err)
 	}
 	p.lease = l
 	l.proxy = p
 	s.setSnapshotLocked(p, snap)
 	return nil
+}
+
+// revisionSnapshot is what a proxy leased to the revision holds.
+func (s *Server) revisionSnapshot(cfg revision.Config) (*cachev3.Snapshot, error) {
+	res, err := snapshot.ForRevision(s.opts.Snapshot, cfg)
+	if err == nil {
+		var snap *cachev3.Snapshot
+		if snap, err = res.Snapshot(); err == nil {
+			return snap, nil
+		}
+	}
+	return nil, fmt.Errorf("building the configuration of revision %s: %w", cfg.Key, err)
 }
 
 // place waits until p ACKs l's configuration, moving on to other warm

@@ -26,7 +26,6 @@ import (
 
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
-	"github.com/serverless-mesh/ssm/pkg/pool/snapshot"
 )
 
 // RevisionChanged re-pushes a leased revision's configuration after its
@@ -65,17 +64,12 @@ func (s *Server) RevisionChanged(key revision.Key) {
 		// Between placement attempts: the next attempt builds from l.cfg.
 		return
 	}
-	res, err := snapshot.ForRevision(s.opts.Snapshot, cfg)
-	if err == nil {
-		snap, serr := res.Snapshot()
-		if serr == nil {
-			s.setSnapshotLocked(p, snap)
-			return
-		}
-		err = serr
+	snap, err := s.revisionSnapshot(cfg)
+	if err != nil {
+		s.log.Errorw("The proxy keeps the revision's previous configuration", zap.Error(err))
+		return
 	}
-	s.log.Errorw("Building a changed revision's configuration; the proxy keeps the previous one",
-		zap.Stringer("revision", key), zap.Error(err))
+	s.setSnapshotLocked(p, snap)
 }
 
 // Renew resets the idle timer of the revision's lease and returns the

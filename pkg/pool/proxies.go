@@ -220,12 +220,20 @@ func (s *Server) forgetLocked(p *proxy, why string) {
 			delete(s.pools, p.pool)
 		}
 	}
-	if l := p.lease; l != nil {
-		l.proxy = nil
-		p.lease = nil
-		if l.granted && !l.ended {
-			s.replaceLocked(l, fmt.Sprintf("proxy %s %s", p.node, why))
-		}
-	}
+	s.loseLeaseLocked(p, fmt.Sprintf("proxy %s %s", p.node, why))
 	p.notifyLocked()
+}
+
+// loseLeaseLocked parts p from its lease, which p can no longer serve; a
+// granted lease moves to another proxy.
+func (s *Server) loseLeaseLocked(p *proxy, why string) {
+	l := p.lease
+	if l == nil {
+		return
+	}
+	l.proxy = nil
+	p.lease = nil
+	if l.granted && !l.ended {
+		s.replaceLocked(l, why)
+	}
 }
