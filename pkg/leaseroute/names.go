@@ -69,7 +69,13 @@ func ReplicaID(replica string) string {
 
 // SliceSelector selects every EndpointSlice of a revision's lease Service.
 func SliceSelector(revision string) labels.Selector {
-	return labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: ServiceName(revision)})
+	return labels.SelectorFromSet(SliceLabels(revision))
+}
+
+// SliceLabels are the labels every slice of a revision's lease Service
+// carries, and that select them.
+func SliceLabels(revision string) map[string]string {
+	return map[string]string{discoveryv1.LabelServiceName: ServiceName(revision)}
 }
 
 // RevisionOf names the revision of a lease Service or one of its slices,

@@ -214,13 +214,9 @@ func Ready(ep discoveryv1.Endpoint) bool {
 	return ep.Conditions.Ready == nil || *ep.Conditions.Ready
 }
 
-// HasReadyEndpoint reports whether any of the slices managed by managedBy
-// ("" for any) has a ready endpoint.
-func HasReadyEndpoint(list []*discoveryv1.EndpointSlice, managedBy string) bool {
+// HasReadyEndpoint reports whether any of the slices has a ready endpoint.
+func HasReadyEndpoint(list []*discoveryv1.EndpointSlice) bool {
 	for _, s := range list {
-		if managedBy != "" && s.Labels[discoveryv1.LabelManagedBy] != managedBy {
-			continue
-		}
 		for _, ep := range s.Endpoints {
 			if Ready(ep) && len(ep.Addresses) > 0 {
 				return true

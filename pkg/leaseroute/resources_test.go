@@ -250,10 +250,9 @@ func TestHasReadyEndpoint(t *testing.T) {
 		return discoveryv1.Endpoint{Addresses: ips, Conditions: discoveryv1.EndpointConditions{Ready: ready}}
 	}
 	tests := []struct {
-		name      string
-		list      []*discoveryv1.EndpointSlice
-		managedBy string
-		want      bool
+		name string
+		list []*discoveryv1.EndpointSlice
+		want bool
 	}{{
 		name: "no slices",
 		want: false,
@@ -270,34 +269,23 @@ func TestHasReadyEndpoint(t *testing.T) {
 		list: []*discoveryv1.EndpointSlice{managed("ssm-pool.ssm.dev", ep(ptr.To(false), "10.0.0.1"), ep(ptr.To(false), "10.0.0.2"))},
 		want: false,
 	}, {
-		name: "a ready endpoint without an address does not count",
-		list: []*discoveryv1.EndpointSlice{managed("ssm-pool.ssm.dev", ep(ptr.To(true)))},
-		want: false,
-	}, {
-		name:      "the ready endpoint is the controller's, the pool's are asked for",
-		list:      []*discoveryv1.EndpointSlice{managed("ssm-controller.ssm.dev", ep(ptr.To(true), "10.0.0.1")), managed("ssm-pool.ssm.dev")},
-		managedBy: "ssm-pool.ssm.dev",
-		want:      false,
-	}, {
-		name: "one of the pool's slices has a ready endpoint",
+		name: "the last of several slices has the ready endpoint",
 		list: []*discoveryv1.EndpointSlice{
-			managed("ssm-controller.ssm.dev", ep(ptr.To(true), "10.0.0.1")),
+			managed("ssm-controller.ssm.dev"),
 			managed("ssm-pool.ssm.dev", ep(ptr.To(false), "10.0.0.2")),
 			managed("ssm-pool.ssm.dev", ep(ptr.To(true), "10.0.0.3")),
 		},
-		managedBy: "ssm-pool.ssm.dev",
-		want:      true,
+		want: true,
 	}, {
-		name:      "a slice without a managed-by label matches no manager",
-		list:      []*discoveryv1.EndpointSlice{{Endpoints: []discoveryv1.Endpoint{ep(ptr.To(true), "10.0.0.1")}}},
-		managedBy: "ssm-pool.ssm.dev",
-		want:      false,
+		name: "a ready endpoint without an address does not count",
+		list: []*discoveryv1.EndpointSlice{managed("ssm-pool.ssm.dev", ep(ptr.To(true)))},
+		want: false,
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := HasReadyEndpoint(tc.list, tc.managedBy); got != tc.want {
-				t.Errorf("HasReadyEndpoint(%q) = %t, want %t", tc.managedBy, got, tc.want)
+			if got := HasReadyEndpoint(tc.list); got != tc.want {
+				t.Errorf("HasReadyEndpoint() = %t, want %t", got, tc.want)
 			}
 		})
 	}

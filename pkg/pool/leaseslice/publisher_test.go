@@ -141,11 +141,6 @@ func TestRunRemovesStaleSlices(t *testing.T) {
 // TestPublishWhileTheCacheLags: the cache still shows a slice this replica
 // has just deleted. The publisher must not take it for the API server's
 // state: the desired slice has to be written.
-//
-// Both cases fail today (sync, publisher.go: the equality case of the
-// switch returns nil when the cached slice equals the desired one, although
-// the cached slice was deleted by this replica and nothing queues the key
-// again when the watch delivers the deletion).
 func TestPublishWhileTheCacheLags(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -62,6 +62,7 @@ func benchReconciler(b *testing.B, objs []runtime.Object) (context.Context, *Rec
 		revisionLister:        ls.GetRevisionLister(),
 		knServiceLister:       ls.GetKnativeServiceLister(),
 		policyLister:          ls.GetServerlessPolicyLister(),
+		leaseSliceLister:      ls.GetEndpointSliceLister(),
 		tracker:               &NullTracker{},
 		statusManager:         ssmtesting.AlwaysReady(),
 		observer:              policy.NoObservations{},

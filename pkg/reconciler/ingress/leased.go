@@ -21,6 +21,7 @@ import (
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
 	"knative.dev/pkg/tracker"
@@ -39,24 +40,21 @@ import (
 // Knative's public Service.
 func (r *Reconciler) leasedBackends(ing *v1alpha1.Ingress, policies map[resources.Backend]policy.Policy) (sets.Set[resources.Backend], error) {
 	out := sets.New[resources.Backend]()
-	if r.leaseSliceLister == nil {
-		return out, nil
-	}
 	for b := range policies {
-		sel := leaseroute.SliceSelector(b.Name)
+		sel := leaseroute.SliceLabels(b.Name)
 		if err := r.tracker.TrackReference(tracker.Reference{
 			APIVersion: discoveryv1.SchemeGroupVersion.String(),
 			Kind:       "EndpointSlice",
 			Namespace:  b.Namespace,
-			Selector:   &metav1.LabelSelector{MatchLabels: map[string]string{discoveryv1.LabelServiceName: leaseroute.ServiceName(b.Name)}},
+			Selector:   &metav1.LabelSelector{MatchLabels: sel},
 		}, ing); err != nil {
 			return nil, fmt.Errorf("tracking the lease Service of %s/%s: %w", b.Namespace, b.Name, err)
 		}
-		slices, err := r.leaseSliceLister.EndpointSlices(b.Namespace).List(sel)
+		slices, err := r.leaseSliceLister.EndpointSlices(b.Namespace).List(labels.SelectorFromSet(sel))
 		if err != nil {
 			return nil, fmt.Errorf("listing the slices of lease Service %s/%s: %w", b.Namespace, leaseroute.ServiceName(b.Name), err)
 		}
-		if leaseroute.HasReadyEndpoint(slices, "") {
+		if leaseroute.HasReadyEndpoint(slices) {
 			out.Insert(b)
 		}
 	}

@@ -180,7 +180,7 @@ func (r *Reconciler) leased(ctx context.Context, rev *servingv1.Revision) (bool,
 		}
 		live = append(live, s)
 	}
-	return leaseroute.HasReadyEndpoint(live, leaseroute.ManagedByPool), nil
+	return leaseroute.HasReadyEndpoint(live), nil
 }
 
 // liveReplicas are the replica IDs of ssm-pool's pods, ready or not: a
