@@ -21,11 +21,13 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/utils/clock"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
+	pkgreconciler "knative.dev/pkg/reconciler"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	"github.com/serverless-mesh/ssm/pkg/pool/identity"
@@ -50,13 +52,24 @@ const (
 // so an hourly look is far more than enough, and cheap: no write unless due.
 const RecheckPeriod = time.Hour
 
-// Reconciler ensures the CA and the fixed leaf Secrets.
+// Reconciler ensures the CA and the fixed leaf Secrets. Only the leader of
+// the CA key's bucket writes them, so that replicas do not issue and renew
+// the same certificates over each other.
 type Reconciler struct {
+	pkgreconciler.LeaderAwareFuncs
+
 	kube        kubernetes.Interface
 	secrets     corev1listers.SecretLister
 	namespace   string
 	trustDomain string
 	clock       clock.PassiveClock
+}
+
+var _ pkgreconciler.LeaderAware = (*Reconciler)(nil)
+
+// caKey is the one key of the work queue: every Secret is looked at under it.
+func (r *Reconciler) caKey() types.NamespacedName {
+	return types.NamespacedName{Namespace: r.namespace, Name: identity.CASecretName}
 }
 
 // Leaf is one fixed certificate and the Secret that holds it.
@@ -87,7 +100,12 @@ func (r *Reconciler) Leaves() []Leaf {
 
 // Reconcile ensures everything, whatever the key: one CA serves them all,
 // and each step writes only when something is missing or due for renewal.
-func (r *Reconciler) Reconcile(ctx context.Context, _ string) error {
+// A replica that does not lead the CA key writes nothing; it is handed the
+// key again when it is promoted.
+func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
+	if !r.IsLeaderFor(r.caKey()) {
+		return controller.NewSkipKey(key)
+	}
 	logger := logging.FromContext(ctx)
 	now := r.clock.Now()
 	ca, err := identity.EnsureCA(ctx, r.kube, r.secrets, r.namespace, now)

@@ -20,16 +20,31 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	gocmp "github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	clocktesting "k8s.io/utils/clock/testing"
+	fakekubeclient "knative.dev/pkg/client/injection/kube/client/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/apps/v1/deployment/filtered/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/secret/filtered/fake"
+	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
+	_ "knative.dev/pkg/client/injection/kube/informers/factory/filtered/fake"
+	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
+	pkgreconciler "knative.dev/pkg/reconciler"
+	rtesting "knative.dev/pkg/reconciler/testing"
+	_ "knative.dev/pkg/system/testing" // SSM's namespace is knative-testing
 )
 
 // reconcileOnce runs Reconcile against a fake clientset whose lister shows
@@ -53,20 +68,92 @@ func reconcileOnce(t *testing.T, kube *fake.Clientset, now time.Time) {
 		trustDomain: "cluster.local",
 		clock:       clocktesting.NewFakePassiveClock(now),
 	}
+	leadEverything(t, r)
 	err = r.Reconcile(context.Background(), "knative-serving/ssm-ca")
 	if ok, after := controller.IsRequeueKey(err); !ok || after != time.Hour {
 		t.Fatalf("Reconcile() = %v, want a requeue after 1h", err)
 	}
 }
 
+// leadEverything promotes la as the only replica is: leader of every key.
+func leadEverything(t *testing.T, la pkgreconciler.LeaderAware) {
+	t.Helper()
+	if err := la.Promote(pkgreconciler.UniversalBucket(), nil); err != nil {
+		t.Fatalf("Promote() = %v", err)
+	}
+}
+
+// writes are the write calls made, as "verb resource namespace/name",
+// sorted.
 func writes(kube *fake.Clientset) []string {
 	var out []string
 	for _, a := range kube.Actions() {
-		if a.GetVerb() == "create" || a.GetVerb() == "update" {
-			out = append(out, a.GetVerb()+" "+a.GetResource().Resource)
+		switch a.GetVerb() {
+		case "create", "update", "patch", "delete":
+		default:
+			continue
 		}
+		name := ""
+		switch a := a.(type) {
+		case interface{ GetName() string }:
+			name = a.GetName()
+		case interface{ GetObject() runtime.Object }:
+			if m, err := meta.Accessor(a.GetObject()); err == nil {
+				name = m.GetName()
+			}
+		}
+		out = append(out, a.GetVerb()+" "+a.GetResource().Resource+" "+a.GetNamespace()+"/"+name)
 	}
+	slices.Sort(out)
 	return out
+}
+
+// keysBucket is one bucket of several: it holds only the keys listed.
+type keysBucket []types.NamespacedName
+
+func (b keysBucket) Name() string                      { return "some-keys" }
+func (b keysBucket) Has(key types.NamespacedName) bool { return slices.Contains(b, key) }
+
+// promote promotes la for bkt and returns the keys it enqueued, sorted.
+func promote(t *testing.T, la pkgreconciler.LeaderAware, bkt pkgreconciler.Bucket) []types.NamespacedName {
+	t.Helper()
+	var enqueued []types.NamespacedName
+	err := la.Promote(bkt, func(b pkgreconciler.Bucket, key types.NamespacedName) {
+		if b.Name() != bkt.Name() {
+			t.Errorf("key %s enqueued for bucket %s, want %s", key, b.Name(), bkt.Name())
+		}
+		enqueued = append(enqueued, key)
+	})
+	if err != nil {
+		t.Fatalf("Promote(%s) = %v", bkt.Name(), err)
+	}
+	slices.SortFunc(enqueued, func(a, b types.NamespacedName) int { return strings.Compare(a.String(), b.String()) })
+	return enqueued
+}
+
+// injectionContext is what sharedmain hands the controller constructors:
+// fake clients and informers, the filtered ones on this package's selectors.
+func injectionContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, _ := rtesting.SetupFakeContext(t, func(ctx context.Context) context.Context {
+		return filteredfactory.WithSelectors(ctx, SecretLabelSelector, RevisionDeploymentSelector)
+	})
+	return ctx
+}
+
+// leaderAware is impl's reconciler as sharedmain requires it to be.
+func leaderAware(t *testing.T, impl *controller.Impl) pkgreconciler.LeaderAware {
+	t.Helper()
+	la, ok := impl.Reconciler.(pkgreconciler.LeaderAware)
+	if !ok {
+		t.Fatalf("%T is not leader-aware: sharedmain refuses to start it with leader election on", impl.Reconciler)
+	}
+	return la
+}
+
+func isRequeue(err error) bool {
+	ok, _ := controller.IsRequeueKey(err)
+	return ok
 }
 
 func uriOf(t *testing.T, s *corev1.Secret) string {
@@ -137,5 +224,58 @@ func TestReconcileRenewsALeafDueForRenewal(t *testing.T) {
 	}
 	if len(writes(kube)) == 0 {
 		t.Error("renewal made no write")
+	}
+}
+
+func TestCertificatesWriteOnlyAsLeader(t *testing.T) {
+	t.Parallel()
+	caKey := types.NamespacedName{Namespace: "knative-testing", Name: "ssm-ca"}
+	tests := []struct {
+		name         string
+		bucket       pkgreconciler.Bucket
+		leads        bool // the bucket holds the CA key
+		wantEnqueued []types.NamespacedName
+		wantWrites   []string
+	}{{
+		name:         "promoted for every key: the CA key is enqueued, the CA and every leaf issued",
+		bucket:       pkgreconciler.UniversalBucket(),
+		leads:        true,
+		wantEnqueued: []types.NamespacedName{{Namespace: "knative-testing", Name: "ssm-ca"}},
+		wantWrites: []string{
+			"create secrets knative-testing/ssm-activator-tls",
+			"create secrets knative-testing/ssm-ca",
+			"create secrets knative-testing/ssm-controller-tls",
+			"create secrets knative-testing/ssm-pool-tls",
+		},
+	}, {
+		name:   "promoted for a bucket without the CA key: still nothing is written",
+		bucket: keysBucket{{Namespace: "knative-testing", Name: "ssm-pool-tls"}},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := injectionContext(t)
+			kube := fakekubeclient.Get(ctx)
+			impl := NewController(ctx, configmap.NewStaticWatcher())
+			la := leaderAware(t, impl)
+
+			if err := impl.Reconciler.Reconcile(ctx, caKey.String()); !controller.IsSkipKey(err) {
+				t.Errorf("Reconcile() before promotion = %v, want the key skipped", err)
+			}
+			if w := writes(kube); len(w) != 0 {
+				t.Fatalf("Reconcile() before promotion wrote %v, want nothing", w)
+			}
+
+			if diff := gocmp.Diff(tc.wantEnqueued, promote(t, la, tc.bucket)); diff != "" {
+				t.Errorf("keys enqueued on promotion (-want +got):\n%s", diff)
+			}
+			err := impl.Reconciler.Reconcile(ctx, caKey.String())
+			if tc.leads && !isRequeue(err) || !tc.leads && !controller.IsSkipKey(err) {
+				t.Errorf("Reconcile() after promotion = %v, want a requeue for renewal if it leads, the key skipped if not", err)
+			}
+			if diff := gocmp.Diff(tc.wantWrites, writes(kube)); diff != "" {
+				t.Errorf("API writes after promotion (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

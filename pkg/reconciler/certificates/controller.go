@@ -30,6 +30,7 @@ import (
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
+	pkgreconciler "knative.dev/pkg/reconciler"
 	"knative.dev/pkg/system"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
@@ -68,11 +69,18 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 		trustDomain: TrustDomain(),
 		clock:       clock.RealClock{},
 	}
+	caKey := r.caKey()
+	// The new leader of the CA key looks at every Secret at once.
+	r.PromoteFunc = func(bkt pkgreconciler.Bucket, enq func(pkgreconciler.Bucket, types.NamespacedName)) error {
+		if bkt.Has(caKey) {
+			enq(bkt, caKey)
+		}
+		return nil
+	}
 	impl := controller.NewContext(ctx, r, controller.ControllerOptions{
 		WorkQueueName: "Certificates",
 		Logger:        logging.FromContext(ctx),
 	})
-	caKey := types.NamespacedName{Namespace: namespace, Name: identity.CASecretName}
 	enqueue := func(any) { impl.EnqueueKey(caKey) }
 	secretInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
 		FilterFunc: func(obj any) bool {
@@ -105,9 +113,17 @@ const RevisionDeploymentSelector = "serving.knative.dev/revision"
 func NewWorkloadController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	deploymentInformer := deploymentfilteredinformer.Get(ctx, RevisionDeploymentSelector)
 	secretInformer := secretfilteredinformer.Get(ctx, SecretLabelSelector)
+	deployments := deploymentInformer.Lister()
 	r := &WorkloadReconciler{
+		LeaderAwareFuncs: pkgreconciler.LeaderAwareFuncs{
+			// The new leader of a bucket issues what its Deployments need:
+			// their events may have gone to the previous leader.
+			PromoteFunc: func(bkt pkgreconciler.Bucket, enq func(pkgreconciler.Bucket, types.NamespacedName)) error {
+				return enqueueCertifiedDeployments(deployments, bkt, enq)
+			},
+		},
 		kube:        kubeclient.Get(ctx),
-		deployments: deploymentInformer.Lister(),
+		deployments: deployments,
 		secrets:     secretInformer.Lister(),
 		namespace:   system.Namespace(),
 		trustDomain: TrustDomain(),

@@ -20,7 +20,10 @@ import (
 	"context"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apierrs "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	appsv1listers "k8s.io/client-go/listers/apps/v1"
 	corev1listers "k8s.io/client-go/listers/core/v1"
@@ -28,6 +31,7 @@ import (
 	"k8s.io/utils/clock"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
+	pkgreconciler "knative.dev/pkg/reconciler"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	"github.com/serverless-mesh/ssm/pkg/pool/identity"
@@ -36,8 +40,11 @@ import (
 // WorkloadReconciler issues the workload certificate of every
 // ServiceAccount whose revision pods run the queue-proxy plugin (their
 // Deployment carries the plugin switch the webhook sets): the identity
-// pooled proxies and the activator verify on the plugin's mTLS port.
+// pooled proxies and the activator verify on the plugin's mTLS port. Only
+// the leader of a Deployment's bucket issues its certificate.
 type WorkloadReconciler struct {
+	pkgreconciler.LeaderAwareFuncs
+
 	kube        kubernetes.Interface
 	deployments appsv1listers.DeploymentLister
 	secrets     corev1listers.SecretLister
@@ -46,14 +53,20 @@ type WorkloadReconciler struct {
 	clock       clock.PassiveClock
 }
 
+var _ pkgreconciler.LeaderAware = (*WorkloadReconciler)(nil)
+
 // Reconcile ensures the certificate of one revision Deployment's
 // ServiceAccount; a Deployment without the plugin switch needs none. The
 // Secret is shared by every revision of that ServiceAccount and is never
-// deleted here: another revision may still mount it.
+// deleted here: another revision may still mount it. A replica that does
+// not lead the Deployment's bucket writes nothing.
 func (r *WorkloadReconciler) Reconcile(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return fmt.Errorf("invalid key %q: %w", key, err)
+	}
+	if !r.IsLeaderFor(types.NamespacedName{Namespace: ns, Name: name}) {
+		return controller.NewSkipKey(key)
 	}
 	dep, err := r.deployments.Deployments(ns).Get(name)
 	if apierrs.IsNotFound(err) {
@@ -61,7 +74,7 @@ func (r *WorkloadReconciler) Reconcile(ctx context.Context, key string) error {
 	} else if err != nil {
 		return fmt.Errorf("getting Deployment %s: %w", key, err)
 	}
-	if dep.Spec.Template.Annotations[ssm.QueueProxyPluginAnnotationKey] != "enable" {
+	if !needsWorkloadCertificate(dep) {
 		return nil
 	}
 	sa := dep.Spec.Template.Spec.ServiceAccountName
@@ -87,4 +100,26 @@ func (r *WorkloadReconciler) Reconcile(ctx context.Context, key string) error {
 		logging.FromContext(ctx).Infow("issued workload certificate", "secret", ns+"/"+secret, "identity", spec.ID.String())
 	}
 	return controller.NewRequeueAfter(RecheckPeriod)
+}
+
+// needsWorkloadCertificate: the Deployment's pods run the queue-proxy
+// plugin, which serves mTLS with their ServiceAccount's certificate.
+func needsWorkloadCertificate(dep *appsv1.Deployment) bool {
+	return dep.Spec.Template.Annotations[ssm.QueueProxyPluginAnnotationKey] == "enable"
+}
+
+// enqueueCertifiedDeployments enqueues the revision Deployments in bkt
+// whose pods need a workload certificate.
+func enqueueCertifiedDeployments(deployments appsv1listers.DeploymentLister, bkt pkgreconciler.Bucket, enq func(pkgreconciler.Bucket, types.NamespacedName)) error {
+	all, err := deployments.List(labels.Everything())
+	if err != nil {
+		return fmt.Errorf("listing revision Deployments: %w", err)
+	}
+	for _, dep := range all {
+		key := types.NamespacedName{Namespace: dep.Namespace, Name: dep.Name}
+		if needsWorkloadCertificate(dep) && bkt.Has(key) {
+			enq(bkt, key)
+		}
+	}
+	return nil
 }

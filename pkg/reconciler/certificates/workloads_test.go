@@ -21,15 +21,24 @@ import (
 	"testing"
 	"time"
 
+	gocmp "github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	appsv1listers "k8s.io/client-go/listers/apps/v1"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	clocktesting "k8s.io/utils/clock/testing"
+	fakekubeclient "knative.dev/pkg/client/injection/kube/client/fake"
+	deploymentfilteredinformer "knative.dev/pkg/client/injection/kube/informers/apps/v1/deployment/filtered"
+	secretfilteredinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/secret/filtered"
+	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
+	pkgreconciler "knative.dev/pkg/reconciler"
+
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 )
 
 func revisionDeployment(ns, name, sa string, annotations map[string]string) *appsv1.Deployment {
@@ -65,6 +74,7 @@ func reconcileWorkload(t *testing.T, kube *fake.Clientset, dep *appsv1.Deploymen
 		trustDomain: "cluster.local",
 		clock:       clocktesting.NewFakePassiveClock(now),
 	}
+	leadEverything(t, r)
 	return r.Reconcile(ctx, dep.Namespace+"/"+dep.Name)
 }
 
@@ -116,6 +126,94 @@ func TestWorkloadCertificates(t *testing.T) {
 			_ = reconcileWorkload(t, kube, tc.dep, now.Add(time.Hour))
 			if w := writes(kube); len(w) != 0 {
 				t.Errorf("second reconcile wrote %v, want nothing", w)
+			}
+		})
+	}
+}
+
+func TestWorkloadCertificatesWriteOnlyAsLeader(t *testing.T) {
+	t.Parallel()
+	plugin := map[string]string{"qpoption.knative.dev/ssm-activate": "enable"}
+	deployments := []*appsv1.Deployment{
+		revisionDeployment("fn-ns", "fn-00001-deployment", "fn-sa", plugin),
+		revisionDeployment("fn-ns", "fn-00002-deployment", "fn-sa", nil),
+		revisionDeployment("other-ns", "other-00001-deployment", "", plugin),
+	}
+	tests := []struct {
+		name         string
+		bucket       pkgreconciler.Bucket
+		wantEnqueued []types.NamespacedName
+		wantWrites   []string
+	}{{
+		name:   "promoted for every key: every Deployment with the plugin switch is enqueued and certified",
+		bucket: pkgreconciler.UniversalBucket(),
+		wantEnqueued: []types.NamespacedName{
+			{Namespace: "fn-ns", Name: "fn-00001-deployment"},
+			{Namespace: "other-ns", Name: "other-00001-deployment"},
+		},
+		wantWrites: []string{
+			"create secrets fn-ns/ssm-workload-fn-sa",
+			"create secrets other-ns/ssm-workload-default",
+		},
+	}, {
+		name: "promoted for some keys: only their Deployments with the plugin switch",
+		bucket: keysBucket{
+			{Namespace: "fn-ns", Name: "fn-00001-deployment"},
+			{Namespace: "fn-ns", Name: "fn-00002-deployment"},
+		},
+		wantEnqueued: []types.NamespacedName{{Namespace: "fn-ns", Name: "fn-00001-deployment"}},
+		wantWrites:   []string{"create secrets fn-ns/ssm-workload-fn-sa"},
+	}, {
+		name:   "promoted for a bucket of none of them: nothing",
+		bucket: keysBucket{{Namespace: "fn-ns", Name: "fn-00003-deployment"}},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := injectionContext(t)
+			kube := fakekubeclient.Get(ctx)
+			// SSM's CA exists, so that the only writes are workload certificates.
+			ca, err := identity.NewCA(time.Now(), identity.DefaultCAValidity)
+			if err != nil {
+				t.Fatal(err)
+			}
+			caSecret := identity.MakeCASecret("knative-testing", ca)
+			if _, err := kube.CoreV1().Secrets(caSecret.Namespace).Create(ctx, caSecret, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := secretfilteredinformer.Get(ctx, SecretLabelSelector).Informer().GetIndexer().Add(caSecret); err != nil {
+				t.Fatal(err)
+			}
+			depIndexer := deploymentfilteredinformer.Get(ctx, RevisionDeploymentSelector).Informer().GetIndexer()
+			for _, dep := range deployments {
+				if err := depIndexer.Add(dep); err != nil {
+					t.Fatal(err)
+				}
+			}
+			kube.ClearActions()
+			impl := NewWorkloadController(ctx, configmap.NewStaticWatcher())
+			la := leaderAware(t, impl)
+
+			for _, dep := range deployments {
+				if err := impl.Reconciler.Reconcile(ctx, dep.Namespace+"/"+dep.Name); !controller.IsSkipKey(err) {
+					t.Errorf("Reconcile(%s/%s) before promotion = %v, want the key skipped", dep.Namespace, dep.Name, err)
+				}
+			}
+			if w := writes(kube); len(w) != 0 {
+				t.Fatalf("Reconcile() before promotion wrote %v, want nothing", w)
+			}
+
+			if diff := gocmp.Diff(tc.wantEnqueued, promote(t, la, tc.bucket)); diff != "" {
+				t.Errorf("keys enqueued on promotion (-want +got):\n%s", diff)
+			}
+			for _, dep := range deployments {
+				err := impl.Reconciler.Reconcile(ctx, dep.Namespace+"/"+dep.Name)
+				if err != nil && !controller.IsSkipKey(err) && !isRequeue(err) {
+					t.Errorf("Reconcile(%s/%s) after promotion = %v", dep.Namespace, dep.Name, err)
+				}
+			}
+			if diff := gocmp.Diff(tc.wantWrites, writes(kube)); diff != "" {
+				t.Errorf("API writes after promotion (-want +got):\n%s", diff)
 			}
 		})
 	}

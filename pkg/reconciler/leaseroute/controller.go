@@ -32,6 +32,7 @@ import (
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
+	pkgreconciler "knative.dev/pkg/reconciler"
 	"knative.dev/pkg/system"
 	"knative.dev/serving/pkg/apis/serving"
 	revisioninformer "knative.dev/serving/pkg/client/injection/informers/serving/v1/revision"
@@ -63,6 +64,13 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	namespace := system.Namespace()
 
 	r := &Reconciler{
+		LeaderAwareFuncs: pkgreconciler.LeaderAwareFuncs{
+			// The new leader of a bucket looks at all its revisions: their
+			// events, and ssm-pool's, may have gone to the previous leader.
+			PromoteFunc: func(bkt pkgreconciler.Bucket, enq func(pkgreconciler.Bucket, types.NamespacedName)) error {
+				return enqueueRevisions(revisions.Lister(), bkt, enq)
+			},
+		},
 		kube:            kubeclient.Get(ctx),
 		revisions:       revisions.Lister(),
 		deployments:     deployments.Lister(),

@@ -18,8 +18,10 @@ package leaseroute
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
@@ -32,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 	appsv1listers "k8s.io/client-go/listers/apps/v1"
@@ -39,6 +42,9 @@ import (
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
+	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
+	pkgreconciler "knative.dev/pkg/reconciler"
+	rtesting "knative.dev/pkg/reconciler/testing"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servinglisters "knative.dev/serving/pkg/client/listers/serving/v1"
 )
@@ -221,7 +227,8 @@ func activatorEndpoints() []discoveryv1.Endpoint {
 }
 
 // newReconciler builds the reconciler over listers that show what the
-// fake clientset holds now, filtered as NewController's informers are.
+// fake clientset holds now, filtered as NewController's informers are. It
+// leads every revision, as the only replica does.
 func newReconciler(t *testing.T, kube *fake.Clientset, revs ...*servingv1.Revision) *Reconciler {
 	t.Helper()
 	revIdx := newIndexer()
@@ -230,7 +237,7 @@ func newReconciler(t *testing.T, kube *fake.Clientset, revs ...*servingv1.Revisi
 			t.Fatal(err)
 		}
 	}
-	return &Reconciler{
+	r := &Reconciler{
 		kube:            kube,
 		revisions:       servinglisters.NewRevisionLister(revIdx),
 		deployments:     appsv1listers.NewDeploymentLister(index(t, kube, appsv1.SchemeGroupVersion.WithResource("deployments"), "DeploymentList", revisionDeployments)),
@@ -240,6 +247,10 @@ func newReconciler(t *testing.T, kube *fake.Clientset, revs ...*servingv1.Revisi
 		endpoints:       corev1listers.NewEndpointsLister(index(t, kube, corev1.SchemeGroupVersion.WithResource("endpoints"), "EndpointsList", "")),
 		namespace:       systemNS,
 	}
+	if err := r.Promote(pkgreconciler.UniversalBucket(), nil); err != nil {
+		t.Fatalf("Promote() = %v", err)
+	}
+	return r
 }
 
 func newIndexer() cache.Indexer {
@@ -328,4 +339,37 @@ func writes(kube *fake.Clientset) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// injectionContext is what sharedmain hands NewController: fake clients and
+// informers, the filtered ones on this package's selectors.
+func injectionContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, _ := rtesting.SetupFakeContext(t, func(ctx context.Context) context.Context {
+		return filteredfactory.WithSelectors(ctx, ObjectLabelSelector, ActivatorSliceSelector, RevisionDeploymentSelector)
+	})
+	return ctx
+}
+
+// keysBucket is one bucket of several: it holds only the keys listed.
+type keysBucket []types.NamespacedName
+
+func (b keysBucket) Name() string                      { return "some-keys" }
+func (b keysBucket) Has(key types.NamespacedName) bool { return slices.Contains(b, key) }
+
+// promote promotes la for bkt and returns the keys it enqueued, sorted.
+func promote(t *testing.T, la pkgreconciler.LeaderAware, bkt pkgreconciler.Bucket) []types.NamespacedName {
+	t.Helper()
+	var enqueued []types.NamespacedName
+	err := la.Promote(bkt, func(b pkgreconciler.Bucket, key types.NamespacedName) {
+		if b.Name() != bkt.Name() {
+			t.Errorf("key %s enqueued for bucket %s, want %s", key, b.Name(), bkt.Name())
+		}
+		enqueued = append(enqueued, key)
+	})
+	if err != nil {
+		t.Fatalf("Promote(%s) = %v", bkt.Name(), err)
+	}
+	slices.SortFunc(enqueued, func(a, b types.NamespacedName) int { return strings.Compare(a.String(), b.String()) })
+	return enqueued
 }

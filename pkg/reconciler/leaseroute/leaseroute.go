@@ -26,13 +26,16 @@ import (
 	apierrs "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/kubernetes"
 	appsv1listers "k8s.io/client-go/listers/apps/v1"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
+	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
+	pkgreconciler "knative.dev/pkg/reconciler"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servinglisters "knative.dev/serving/pkg/client/listers/serving/v1"
 	revisionnames "knative.dev/serving/pkg/reconciler/revision/resources/names"
@@ -45,8 +48,11 @@ import (
 // namespace; its slices are the fallback of every lease Service.
 const ActivatorServiceName = "activator-service"
 
-// Reconciler keeps one revision's lease Service and activator slice.
+// Reconciler keeps one revision's lease Service and activator slice. Only
+// the leader of a revision's bucket writes them.
 type Reconciler struct {
+	pkgreconciler.LeaderAwareFuncs
+
 	kube        kubernetes.Interface
 	revisions   servinglisters.RevisionLister
 	deployments appsv1listers.DeploymentLister
@@ -60,12 +66,18 @@ type Reconciler struct {
 	namespace string
 }
 
+var _ pkgreconciler.LeaderAware = (*Reconciler)(nil)
+
 // Reconcile brings the revision's lease Service and activator slice in line
-// with its Deployment, Knative's activator and what ssm-pool publishes.
+// with its Deployment, Knative's activator and what ssm-pool publishes. A
+// replica that does not lead the revision's bucket writes nothing.
 func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return fmt.Errorf("invalid key %q: %w", key, err)
+	}
+	if !r.IsLeaderFor(types.NamespacedName{Namespace: ns, Name: name}) {
+		return controller.NewSkipKey(key)
 	}
 	rev, err := r.revisions.Revisions(ns).Get(name)
 	if apierrs.IsNotFound(err) {
@@ -99,6 +111,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
 			"the lease Service has no fallback", "revision", key, "service", r.namespace+"/"+ActivatorServiceName)
 	}
 	return r.ensureSlice(ctx, desired)
+}
+
+// enqueueRevisions enqueues every revision in bkt: each may need its lease
+// Service and activator slice created, updated or deleted.
+func enqueueRevisions(revisions servinglisters.RevisionLister, bkt pkgreconciler.Bucket, enq func(pkgreconciler.Bucket, types.NamespacedName)) error {
+	all, err := revisions.List(labels.Everything())
+	if err != nil {
+		return fmt.Errorf("listing revisions: %w", err)
+	}
+	for _, rev := range all {
+		if key := (types.NamespacedName{Namespace: rev.Namespace, Name: rev.Name}); bkt.Has(key) {
+			enq(bkt, key)
+		}
+	}
+	return nil
 }
 
 // sidecarless: the revision's Deployment runs the queue-proxy plugin, so

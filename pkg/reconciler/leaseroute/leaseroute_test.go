@@ -20,14 +20,29 @@ import (
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
+	fakekubeclient "knative.dev/pkg/client/injection/kube/client/fake"
+	deploymentfilteredinformer "knative.dev/pkg/client/injection/kube/informers/apps/v1/deployment/filtered"
+	_ "knative.dev/pkg/client/injection/kube/informers/apps/v1/deployment/filtered/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/endpoints/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/service/filtered/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/discovery/v1/endpointslice/filtered/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/factory/filtered/fake"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
 	logtesting "knative.dev/pkg/logging/testing"
+	pkgreconciler "knative.dev/pkg/reconciler"
+	_ "knative.dev/pkg/system/testing" // SSM's namespace for NewController
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	revisioninformer "knative.dev/serving/pkg/client/injection/informers/serving/v1/revision"
+	_ "knative.dev/serving/pkg/client/injection/informers/serving/v1/revision/fake"
 )
 
 func TestSelectors(t *testing.T) {
@@ -274,5 +289,84 @@ func TestReconcileLeavesAPIServerDefaultsAlone(t *testing.T) {
 	}
 	if w := writes(kube); len(w) != 0 {
 		t.Errorf("Reconcile() of an unchanged state wrote %v, want nothing", w)
+	}
+}
+
+func TestReconcileWritesOnlyAsLeader(t *testing.T) {
+	t.Parallel()
+	revs := []*servingv1.Revision{revision("hello-00001", false), revision("hello-00002", false), revision("hello-00003", false)}
+	deps := []*appsv1.Deployment{deployment("hello-00001", pluginOn), deployment("hello-00002", pluginOn), deployment("hello-00003", nil)}
+	tests := []struct {
+		name         string
+		bucket       pkgreconciler.Bucket
+		wantEnqueued []types.NamespacedName
+		wantWrites   []string
+	}{{
+		name:   "promoted for every key: every revision is enqueued, the sidecar-less ones get their routes",
+		bucket: pkgreconciler.UniversalBucket(),
+		wantEnqueued: []types.NamespacedName{
+			{Namespace: "fn-ns", Name: "hello-00001"},
+			{Namespace: "fn-ns", Name: "hello-00002"},
+			{Namespace: "fn-ns", Name: "hello-00003"},
+		},
+		wantWrites: []string{
+			"create endpointslices fn-ns/hello-00001-ssm-activator",
+			"create endpointslices fn-ns/hello-00002-ssm-activator",
+			"create services fn-ns/hello-00001-ssm",
+			"create services fn-ns/hello-00002-ssm",
+		},
+	}, {
+		name:         "promoted for some keys: only their revisions",
+		bucket:       keysBucket{{Namespace: "fn-ns", Name: "hello-00002"}, {Namespace: "other-ns", Name: "hello-00001"}},
+		wantEnqueued: []types.NamespacedName{{Namespace: "fn-ns", Name: "hello-00002"}},
+		wantWrites: []string{
+			"create endpointslices fn-ns/hello-00002-ssm-activator",
+			"create services fn-ns/hello-00002-ssm",
+		},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := injectionContext(t)
+			revIndexer := revisioninformer.Get(ctx).Informer().GetIndexer()
+			for _, rev := range revs {
+				if err := revIndexer.Add(rev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			depIndexer := deploymentfilteredinformer.Get(ctx, RevisionDeploymentSelector).Informer().GetIndexer()
+			for _, dep := range deps {
+				if err := depIndexer.Add(dep); err != nil {
+					t.Fatal(err)
+				}
+			}
+			kube := fakekubeclient.Get(ctx)
+			impl := NewController(ctx, configmap.NewStaticWatcher())
+			la, ok := impl.Reconciler.(pkgreconciler.LeaderAware)
+			if !ok {
+				t.Fatalf("%T is not leader-aware: sharedmain refuses to start it with leader election on", impl.Reconciler)
+			}
+
+			for _, rev := range revs {
+				if err := impl.Reconciler.Reconcile(ctx, rev.Namespace+"/"+rev.Name); !controller.IsSkipKey(err) {
+					t.Errorf("Reconcile(%s/%s) before promotion = %v, want the key skipped", rev.Namespace, rev.Name, err)
+				}
+			}
+			if w := writes(kube); len(w) != 0 {
+				t.Fatalf("Reconcile() before promotion wrote %v, want nothing", w)
+			}
+
+			if diff := gocmp.Diff(tc.wantEnqueued, promote(t, la, tc.bucket)); diff != "" {
+				t.Errorf("keys enqueued on promotion (-want +got):\n%s", diff)
+			}
+			for _, rev := range revs {
+				if err := impl.Reconciler.Reconcile(ctx, rev.Namespace+"/"+rev.Name); err != nil && !controller.IsSkipKey(err) {
+					t.Errorf("Reconcile(%s/%s) after promotion = %v", rev.Namespace, rev.Name, err)
+				}
+			}
+			if diff := gocmp.Diff(tc.wantWrites, writes(kube)); diff != "" {
+				t.Errorf("API writes after promotion (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -22,14 +22,18 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ktesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 	fakekubeclient "knative.dev/pkg/client/injection/kube/client/fake"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
+	pkgreconciler "knative.dev/pkg/reconciler"
 	rtesting "knative.dev/pkg/reconciler/testing"
 	"knative.dev/serving/pkg/apis/autoscaling"
 	fakeservingclient "knative.dev/serving/pkg/client/injection/client/fake"
+	painformer "knative.dev/serving/pkg/client/injection/informers/autoscaling/v1alpha1/podautoscaler"
+	revisioninformer "knative.dev/serving/pkg/client/injection/informers/serving/v1/revision"
 	"knative.dev/serving/pkg/networking"
 
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
@@ -128,5 +132,64 @@ func TestControllerWatchesReadOnly(t *testing.T) {
 	}
 	if n := writes(kube.Actions()); n != 2 {
 		t.Errorf("%d writes to Kubernetes, want the test's 2: %v", n, kube.Actions())
+	}
+}
+
+// TestReconcileObservesWithoutLeading: every replica keeps its own History,
+// so the reconciler observes whether or not it leads the revision.
+func TestReconcileObservesWithoutLeading(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		elect func(t *testing.T, la pkgreconciler.LeaderAware)
+	}{{
+		name:  "never promoted",
+		elect: func(*testing.T, pkgreconciler.LeaderAware) {},
+	}, {
+		name: "promoted, then demoted",
+		elect: func(t *testing.T, la pkgreconciler.LeaderAware) {
+			if err := la.Promote(pkgreconciler.UniversalBucket(), nil); err != nil {
+				t.Fatalf("Promote() = %v", err)
+			}
+			la.Demote(pkgreconciler.UniversalBucket())
+		},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, _ := rtesting.SetupFakeContext(t)
+			clock := clocktesting.NewFakeClock(t0)
+			h := NewHistory(Options{Clock: clock})
+			impl := newController(ctx, configmap.NewStaticWatcher(configSSM(nil)), h)
+			r, ok := impl.Reconciler.(*Reconciler)
+			if !ok {
+				t.Fatalf("impl.Reconciler is %T, want *Reconciler", impl.Reconciler)
+			}
+			tc.elect(t, r)
+			if r.IsLeaderFor(types.NamespacedName{Namespace: testNamespace, Name: "a"}) {
+				t.Fatal("the reconciler leads revision a; the test needs a replica that does not")
+			}
+
+			mustDo(t, revisioninformer.Get(ctx).Informer().GetIndexer().Add(testRevision("a", shortLived)))
+			pas := painformer.Get(ctx).Informer().GetIndexer()
+			for _, s := range []step{{at: 0, desired: scale(0)}, {at: time.Second, desired: scale(1)}} {
+				clock.SetTime(t0.Add(s.at))
+				mustDo(t, pas.Update(testPA("a", autoscaling.KPA, s.desired)))
+				if err := r.Reconcile(ctx, testNamespace+"/a"); err != nil {
+					t.Fatalf("Reconcile at %s = %v", s.at, err)
+				}
+			}
+
+			want := []ColdStartRecord{{Start: t0.Add(time.Second), Pool: "default", Concurrent: 1, Outcome: ColdStartInFlight}}
+			if diff := cmp.Diff(want, h.ColdStarts(revision.Key{Namespace: testNamespace, Name: "a"})); diff != "" {
+				t.Errorf("cold starts (-want +got):\n%s", diff)
+			}
+			if a := fakekubeclient.Get(ctx).Actions(); len(a) != 0 {
+				t.Errorf("kube client actions: %v, want none", a)
+			}
+			if a := fakeservingclient.Get(ctx).Actions(); len(a) != 0 {
+				t.Errorf("serving client actions: %v, want none", a)
+			}
+		})
 	}
 }

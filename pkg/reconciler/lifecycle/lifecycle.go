@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	"knative.dev/pkg/controller"
+	pkgreconciler "knative.dev/pkg/reconciler"
 	"knative.dev/serving/pkg/apis/autoscaling"
 	autoscalingv1alpha1 "knative.dev/serving/pkg/apis/autoscaling/v1alpha1"
 	"knative.dev/serving/pkg/apis/serving"
@@ -40,7 +41,17 @@ import (
 // Reconciler reads a revision, its KPA PodAutoscaler and its private
 // Endpoints from informer caches and hands what it saw to the History. It
 // writes nothing to the API server: no status, no finalizer, no event.
+//
+// It is LeaderAware only because sharedmain requires every reconciler to be
+// under leader election; it never asks whether it leads and observes every
+// revision on every replica. That is safe because it writes nothing to the
+// API server, and required because each replica keeps its own History:
+// whichever replica leads the ProxyPool reconciler, or a KIngress's bucket,
+// must read a History that saw every revision. Promotion has nothing to
+// catch up on, so there is no PromoteFunc.
 type Reconciler struct {
+	pkgreconciler.LeaderAwareFuncs
+
 	paLister        palisters.PodAutoscalerLister
 	revisionLister  servinglisters.RevisionLister
 	endpointsLister corev1listers.EndpointsLister
@@ -48,9 +59,10 @@ type Reconciler struct {
 	clock           clock.PassiveClock
 }
 
-// The reconciler is deliberately not LeaderAware: every replica keeps its
-// own History, so whichever replica leads the ProxyPool reconciler has one.
-var _ controller.Reconciler = (*Reconciler)(nil)
+var (
+	_ controller.Reconciler     = (*Reconciler)(nil)
+	_ pkgreconciler.LeaderAware = (*Reconciler)(nil)
+)
 
 // Reconcile observes the revision named by key ("namespace/name").
 func (r *Reconciler) Reconcile(_ context.Context, key string) error {
