@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
@@ -103,6 +104,41 @@ func FetchEndpoints(ctx context.Context, opts Options, workload Workload, cluste
 				return fmt.Errorf("decoding a cluster load assignment: %w", err)
 			}
 			out = append(out, cla)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FetchClusters asks istiod once, as workload's gateway, for every cluster
+// it generates for that workload (CDS is a wildcard subscription) and
+// returns those whose names are given, keyed by name: the connection pool,
+// outlier detection and TLS the gateway would apply upstream.
+func FetchClusters(ctx context.Context, opts Options, workload Workload, names ...string) (map[string]*clusterv3.Cluster, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, node, closeConn, err := openStream(ctx, opts, workload)
+	if err != nil {
+		return nil, err
+	}
+	defer closeConn()
+	if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: clusterTypeURL}); err != nil {
+		return nil, fmt.Errorf("requesting clusters: %w", err)
+	}
+	wanted := map[string]bool{}
+	for _, n := range names {
+		wanted[n] = true
+	}
+	out := map[string]*clusterv3.Cluster{}
+	err = receive(stream, clusterTypeURL, func(r *discoveryv3.DiscoveryResponse) error {
+		for _, any := range r.GetResources() {
+			c := &clusterv3.Cluster{}
+			if err := any.UnmarshalTo(c); err != nil {
+				return fmt.Errorf("decoding a cluster: %w", err)
+			}
+			if wanted[c.GetName()] {
+				out[c.GetName()] = c
+			}
 		}
 		return nil
 	})

@@ -34,6 +34,7 @@ const (
 	listenerTypeURL = "type.googleapis.com/envoy.config.listener.v3.Listener"
 	routeTypeURL    = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
 	endpointTypeURL = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+	clusterTypeURL  = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
 	hcmTypeURL      = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 )
 

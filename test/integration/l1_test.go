@@ -140,6 +140,8 @@ func TestL1SSMRevisionPolicy(t *testing.T) {
 				Http: &istiov1beta1.ConnectionPoolSettings_HTTPSettings{IdleTimeout: durationpb.New(30 * time.Second)},
 			},
 			OutlierDetection: &istiov1beta1.OutlierDetection{
+				// Application 5xx never eject (Istio's default would be 5).
+				Consecutive_5XxErrors:    wrapperspb.UInt32(0),
 				ConsecutiveGatewayErrors: wrapperspb.UInt32(5),
 				Interval:                 durationpb.New(10 * time.Second),
 				BaseEjectionTime:         durationpb.New(30 * time.Second),

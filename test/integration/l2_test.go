@@ -26,11 +26,13 @@ import (
 	"testing"
 	"time"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	netv1alpha1 "knative.dev/networking/pkg/apis/networking/v1alpha1"
@@ -188,5 +190,60 @@ func TestL2EnvoyRejectableNotReady(t *testing.T) {
 			t.Fatalf("KIngress rejected is Ready, although its route carries a header value Envoy rejects: %+v", got.Status)
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// TestL2OutlierDetectionGatewayErrorsOnly: the cluster istiod generates for
+// the gateway from SSM's DestinationRule of a short-lived revision ejects an
+// endpoint after 5 consecutive gateway errors (502/503/504, connect
+// failures), never after application 5xx: Consecutive_5Xx 0 and its
+// enforcement 0. Left unset, Istio emits nothing for it and Envoy ejects after
+// 5 consecutive 5xx of any kind — and that endpoint may be Knative's
+// activator, passing a function's 5xx through.
+func TestL2OutlierDetectionGatewayErrorsOnly(t *testing.T) {
+	c := newClients(t)
+	ctx := context.Background()
+	ensureNamespace(t, c, testNS)
+
+	const name = "outlier-00001"
+	// istiod makes clusters only for Services it knows.
+	if _, err := c.kube.CoreV1().Services(testNS).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt(8012)}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating Service %s: %v", name, err)
+	}
+	if _, err := c.serving.ServingV1().Revisions(testNS).Create(ctx, revision(name, map[string]string{
+		"ssm.dev/lifecycle": "short-lived",
+	}), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating revision %s: %v", name, err)
+	}
+	if _, err := c.networking.NetworkingV1alpha1().Ingresses(testNS).Create(ctx,
+		kingress("outlier", "outlier.l1.example.com", name), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the KIngress: %v", err)
+	}
+
+	const clusterName = "outbound|80||" + name + "." + testNS + ".svc.cluster.local"
+	var cluster *clusterv3.Cluster
+	eventually(t, "istiod's gateway cluster "+clusterName+" with outlier detection", 60*time.Second, func(ctx context.Context) (bool, error) {
+		clusters, err := xdsprobe.FetchClusters(ctx, xdsprobe.Options{Address: os.Getenv("SSM_XDS_ADDRESS")}, ingressGateway, clusterName)
+		cluster = clusters[clusterName]
+		return cluster.GetOutlierDetection() != nil, err
+	})
+	want := &clusterv3.OutlierDetection{
+		// Application 5xx: counted by nobody.
+		Consecutive_5Xx:          wrapperspb.UInt32(0),
+		EnforcingConsecutive_5Xx: wrapperspb.UInt32(0),
+		// Gateway errors: 5 in a row eject, always enforced.
+		ConsecutiveGatewayFailure:          wrapperspb.UInt32(5),
+		EnforcingConsecutiveGatewayFailure: wrapperspb.UInt32(100),
+		// Istio turns success-rate ejection off.
+		EnforcingSuccessRate: wrapperspb.UInt32(0),
+		Interval:             durationpb.New(10 * time.Second),
+		BaseEjectionTime:     durationpb.New(30 * time.Second),
+		MaxEjectionPercent:   wrapperspb.UInt32(50),
+	}
+	if diff := cmp.Diff(want, cluster.GetOutlierDetection(), protocmp.Transform()); diff != "" {
+		t.Errorf("outlier detection of %s (-want +got):\n%s", clusterName, diff)
 	}
 }

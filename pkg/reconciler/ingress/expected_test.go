@@ -166,6 +166,7 @@ func shortLivedDR() *v1beta1.DestinationRule {
 				},
 				OutlierDetection: &istiov1beta1.OutlierDetection{
 					ConsecutiveGatewayErrors: wrapperspb.UInt32(5),
+					Consecutive_5XxErrors:    wrapperspb.UInt32(0),
 					Interval:                 durationpb.New(10 * time.Second),
 					BaseEjectionTime:         durationpb.New(30 * time.Second),
 					MaxEjectionPercent:       50,
@@ -224,6 +225,7 @@ func longLivedDR() *v1beta1.DestinationRule {
 				},
 				OutlierDetection: &istiov1beta1.OutlierDetection{
 					ConsecutiveGatewayErrors: wrapperspb.UInt32(5),
+					Consecutive_5XxErrors:    wrapperspb.UInt32(0),
 					Interval:                 durationpb.New(30 * time.Second),
 					BaseEjectionTime:         durationpb.New(30 * time.Second),
 					MaxEjectionPercent:       50,

@@ -133,7 +133,7 @@ func classRules(prefix string, c *policy.ClassDefaults) []keyRule {
 		check:   func() error { return policy.ValidateRetries(int64(c.Retries)) },
 	}, {
 		key:     k("retry-on"),
-		allowed: "a comma-separated list of " + strings.Join(retryOnConditions(), ", ") + " or HTTP status codes; empty for Istio's default",
+		allowed: "a comma-separated list of " + strings.Join(retryOnConditions(), ", ") + " or HTTP status codes; empty for connect-failure,refused-stream (never Istio's default, which retries gRPC responses)",
 		parse:   parser.AsFunc(k("retry-on"), &c.RetryOn, parseRetryOn),
 	}, {
 		key:     k("mtls-mode"),

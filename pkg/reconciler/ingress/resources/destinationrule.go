@@ -66,7 +66,8 @@ func MakeDestinationRules(ing *v1alpha1.Ingress, policies map[Backend]policy.Pol
 		if !leased.Has(b) {
 			// A revision whose pods are reached directly has a sidecar
 			// (sidecar-less pods are always leased): mTLS, whatever the mode,
-			// so an unknown mode is no silent downgrade.
+			// so an unknown mode is no silent downgrade. Unset, Istio's
+			// automatic mTLS would pick per endpoint, plaintext included.
 			dr.Spec.TrafficPolicy.Tls = &istiov1beta1.ClientTLSSettings{Mode: istiov1beta1.ClientTLSSettings_ISTIO_MUTUAL}
 		}
 		drs = append(drs, dr)
@@ -116,16 +117,23 @@ func connectionPool(c policy.ConnectionPool) *istiov1beta1.ConnectionPoolSetting
 }
 
 // outlierDetection ejects endpoints after consecutive gateway errors (502,
-// 503, 504, connect failures); nil, that is off, when the policy counts none.
+// 503, 504, connect failures) and never for any other 5xx; nil, that is off,
+// when the policy counts none. A zero interval, base ejection time or
+// percent keeps Istio's default (10s, 30s, 10%).
 func outlierDetection(o policy.OutlierDetection) *istiov1beta1.OutlierDetection {
 	if o.ConsecutiveGatewayErrors <= 0 {
 		return nil
 	}
 	return &istiov1beta1.OutlierDetection{
 		ConsecutiveGatewayErrors: wrapperspb.UInt32(uint32(o.ConsecutiveGatewayErrors)),
-		Interval:                 optionalDuration(o.Interval),
-		BaseEjectionTime:         optionalDuration(o.BaseEjectionTime),
-		MaxEjectionPercent:       max(o.MaxEjectionPercent, 0),
+		// Left unset, Istio keeps Envoy's consecutive_5xx of 5, enforced at
+		// 100%: five application 5xx in a row would eject the endpoint, which
+		// may be Knative's activator passing a function's 5xx through. 0
+		// makes istiod emit consecutive_5xx and enforcing_consecutive_5xx 0.
+		Consecutive_5XxErrors: wrapperspb.UInt32(0),
+		Interval:              optionalDuration(o.Interval),
+		BaseEjectionTime:      optionalDuration(o.BaseEjectionTime),
+		MaxEjectionPercent:    max(o.MaxEjectionPercent, 0),
 	}
 }
 

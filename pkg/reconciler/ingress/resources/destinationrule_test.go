@@ -17,6 +17,7 @@ limitations under the License.
 package resources
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,7 @@ func TestMakeDestinationRules(t *testing.T) {
 					},
 					OutlierDetection: &istiov1beta1.OutlierDetection{
 						ConsecutiveGatewayErrors: wrapperspb.UInt32(5),
+						Consecutive_5XxErrors:    wrapperspb.UInt32(0),
 						Interval:                 durationpb.New(30 * time.Second),
 						BaseEjectionTime:         durationpb.New(30 * time.Second),
 						MaxEjectionPercent:       50,
@@ -185,5 +187,44 @@ func TestMakeDestinationRules(t *testing.T) {
 				t.Errorf("MakeDestinationRules mutated the KIngress (-before, +after):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestDestinationRuleOutlierDetectionJSON checks the outlier detection as the
+// API server (and so istiod) receives it: consecutive5xxErrors must be
+// written out as 0. Left out, Istio applies its default of 5 consecutive 5xx
+// and ejects an endpoint for a function's own errors.
+func TestDestinationRuleOutlierDetectionJSON(t *testing.T) {
+	t.Parallel()
+	ing := ingressWith(rule(v1alpha1.IngressVisibilityExternalIP, []string{"hello.example.com"},
+		helloPath(split("default", "hello-00001", 80, 100))))
+	policies := map[Backend]policy.Policy{{Namespace: "default", Name: "hello-00001"}: {
+		Lifecycle: policy.LifecycleLongLived,
+		MTLSMode:  policy.MTLSFull,
+		OutlierDetection: policy.OutlierDetection{
+			ConsecutiveGatewayErrors: 5, Interval: 30 * time.Second, BaseEjectionTime: 30 * time.Second, MaxEjectionPercent: 50,
+		},
+	}}
+	drs := MakeDestinationRules(ing, policies, nil)
+	if len(drs) != 1 {
+		t.Fatalf("MakeDestinationRules made %d DestinationRules, want 1", len(drs))
+	}
+	raw, err := json.Marshal(drs[0].Spec.TrafficPolicy.OutlierDetection)
+	if err != nil {
+		t.Fatal("marshal outlier detection:", err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatalf("unmarshal %s: %v", raw, err)
+	}
+	want := map[string]any{
+		"consecutiveGatewayErrors": 5.0,
+		"consecutive5xxErrors":     0.0,
+		"interval":                 "30s",
+		"baseEjectionTime":         "30s",
+		"maxEjectionPercent":       50.0,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outlier detection JSON %s (-want, +got):\n%s", raw, diff)
 	}
 }

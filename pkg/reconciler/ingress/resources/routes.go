@@ -93,6 +93,10 @@ func backendHost(b Backend, leased sets.Set[Backend]) string {
 // policy allows.
 func routeResilience(splits []v1alpha1.IngressBackendSplit, policies map[Backend]policy.Policy,
 ) (*durationpb.Duration, *istiov1beta1.HTTPRetry) {
+	// Attempts 0, never a nil retries: istiod turns a nil retries into its
+	// default policy, 2 attempts on connect-failure, refused-stream,
+	// unavailable, cancelled and retriable-status-codes, which also retries
+	// gRPC error responses, so a function could run more than once.
 	off := &istiov1beta1.HTTPRetry{}
 	if len(splits) == 0 {
 		return nil, off
@@ -116,6 +120,8 @@ func routeResilience(splits []v1alpha1.IngressBackendSplit, policies map[Backend
 		}
 	}
 
+	// Left nil, the route has no timeout: istiod writes 0s (disabled), not
+	// Envoy's 15 s default.
 	var routeTimeout *durationpb.Duration
 	if !unbounded {
 		routeTimeout = durationpb.New(timeout)
@@ -123,6 +129,10 @@ func routeResilience(splits []v1alpha1.IngressBackendSplit, policies map[Backend
 	if fewest.Retries <= 0 {
 		return routeTimeout, off
 	}
+	// RetryOn is never empty here (policy.Resolve fills in
+	// connect-failure,refused-stream): an empty retryOn is Istio's default
+	// list above, responses included. Without a per-try timeout each
+	// attempt is bounded by the route timeout, Istio's default.
 	retry := &istiov1beta1.HTTPRetry{Attempts: fewest.Retries, RetryOn: fewest.RetryOn}
 	if fewest.PerTryTimeout > 0 {
 		retry.PerTryTimeout = durationpb.New(fewest.PerTryTimeout)

@@ -17,6 +17,7 @@ limitations under the License.
 package resources
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -211,6 +212,56 @@ func TestRouteResilience(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.wantRetries, retries, protocmp.Transform()); diff != "" {
 				t.Errorf("retries (-want, +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRouteResilienceJSON checks the timeout and retries as the API server
+// (and so istiod) receives them. Istio fills in what is absent: no "retries"
+// is its default policy of 2 attempts on connect-failure, refused-stream,
+// unavailable, cancelled and retriable-status-codes (gRPC responses
+// included), so a route without retries must carry "retries": {} (attempts
+// 0, off); no "timeout" is no route timeout, which is what net-istio gives.
+func TestRouteResilienceJSON(t *testing.T) {
+	t.Parallel()
+	ssm := Backend{Namespace: "default", Name: "hello-00001"}
+	tests := []struct {
+		name     string
+		policies map[Backend]policy.Policy
+		want     map[string]any
+	}{{
+		name: "not an SSM backend: retries off, no timeout",
+		want: map[string]any{"retries": map[string]any{}},
+	}, {
+		name:     "SSM backend with retries off",
+		policies: map[Backend]policy.Policy{ssm: {Timeout: 2 * time.Second}},
+		want:     map[string]any{"timeout": "2s", "retries": map[string]any{}},
+	}, {
+		name:     "SSM backend with retries",
+		policies: map[Backend]policy.Policy{ssm: {Timeout: 2 * time.Second, Retries: 1, RetryOn: "connect-failure"}},
+		want:     map[string]any{"timeout": "2s", "retries": map[string]any{"attempts": 1.0, "retryOn": "connect-failure"}},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := helloPath(split("default", "hello-00001", 80, 100))
+			raw, err := json.Marshal(makeRoute(sets.New("hello.example.com"), &path, []string{externalGateway}, tc.policies, nil))
+			if err != nil {
+				t.Fatal("marshal route:", err)
+			}
+			var route map[string]any
+			if err := json.Unmarshal(raw, &route); err != nil {
+				t.Fatalf("unmarshal %s: %v", raw, err)
+			}
+			got := map[string]any{}
+			for _, key := range []string{"timeout", "retries"} {
+				if v, ok := route[key]; ok {
+					got[key] = v
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("route JSON %s: timeout and retries (-want, +got):\n%s", raw, diff)
 			}
 		})
 	}
