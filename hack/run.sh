@@ -32,9 +32,8 @@ export SSM_KNATIVE=1
 ./hack/cluster.sh up
 k() { ./hack/cluster.sh kubectl "$@"; }
 
-echo "=== applying hack/local/sample.yaml and the default ProxyPool (config/510-proxypool-default.yaml)"
+echo "=== applying hack/local/sample.yaml (the default ProxyPool was made by the controller, from config-ssm)"
 k apply -f hack/local/sample.yaml
-k apply -f config/510-proxypool-default.yaml
 
 echo "=== waiting for the Route to be Ready (its KIngress confirmed through istiod)"
 k wait --for condition=Ready --timeout 90s routes.serving.knative.dev/hello -n demo

@@ -293,12 +293,22 @@ install_knative_serving() {
 }
 
 install_ssm() {
-  log "Building and installing SSM (ko apply -f config/)"
+  # One apply, as users install it: config/ carries the CRDs and nothing that
+  # needs them in the same apply (the controller creates the default
+  # ProxyPool that config-ssm names).
+  log "Building and installing SSM (ko apply -f config/, one apply)"
   (cd "${REPO_ROOT}" && ko apply --platform="${KO_PLATFORM}" -f config/)
   local deployment
-  for deployment in ssm-webhook ssm-controller; do
+  for deployment in ssm-webhook ssm-controller ssm-pool; do
     kubectl -n knative-serving rollout status "deployment/${deployment}" --timeout=5m
   done
+  local i
+  for ((i = 0; i < 60; i++)); do
+    kubectl -n knative-serving get proxypool default >/dev/null 2>&1 && break
+    sleep 2
+  done
+  kubectl -n knative-serving get proxypool default >/dev/null ||
+    { echo "the controller did not create the default ProxyPool" >&2; return 1; }
 
   # Knative's own webhook validates these ConfigMaps, so this comes after
   # Serving is Available.

@@ -41,6 +41,7 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/stats"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/certificates"
+	"github.com/serverless-mesh/ssm/pkg/reconciler/defaultpool"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress"
 	leaseroutes "github.com/serverless-mesh/ssm/pkg/reconciler/leaseroute"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/lifecycle"
@@ -76,6 +77,7 @@ func main() {
 		leaseroutes.NewController,
 		lifecycle.NewController(history),
 		proxyPoolController(history),
+		defaultpool.NewController,
 	)
 }
 
