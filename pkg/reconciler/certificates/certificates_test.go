@@ -21,7 +21,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +44,8 @@ import (
 	pkgreconciler "knative.dev/pkg/reconciler"
 	rtesting "knative.dev/pkg/reconciler/testing"
 	_ "knative.dev/pkg/system/testing" // SSM's namespace is knative-testing
+
+	ssmtesting "github.com/serverless-mesh/ssm/pkg/reconciler/testing"
 )
 
 // reconcileOnce runs Reconcile against a fake clientset whose lister shows
@@ -106,29 +107,6 @@ func writes(kube *fake.Clientset) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// keysBucket is one bucket of several: it holds only the keys listed.
-type keysBucket []types.NamespacedName
-
-func (b keysBucket) Name() string                      { return "some-keys" }
-func (b keysBucket) Has(key types.NamespacedName) bool { return slices.Contains(b, key) }
-
-// promote promotes la for bkt and returns the keys it enqueued, sorted.
-func promote(t *testing.T, la pkgreconciler.LeaderAware, bkt pkgreconciler.Bucket) []types.NamespacedName {
-	t.Helper()
-	var enqueued []types.NamespacedName
-	err := la.Promote(bkt, func(b pkgreconciler.Bucket, key types.NamespacedName) {
-		if b.Name() != bkt.Name() {
-			t.Errorf("key %s enqueued for bucket %s, want %s", key, b.Name(), bkt.Name())
-		}
-		enqueued = append(enqueued, key)
-	})
-	if err != nil {
-		t.Fatalf("Promote(%s) = %v", bkt.Name(), err)
-	}
-	slices.SortFunc(enqueued, func(a, b types.NamespacedName) int { return strings.Compare(a.String(), b.String()) })
-	return enqueued
 }
 
 // injectionContext is what sharedmain hands the controller constructors:
@@ -249,7 +227,7 @@ func TestCertificatesWriteOnlyAsLeader(t *testing.T) {
 		},
 	}, {
 		name:   "promoted for a bucket without the CA key: still nothing is written",
-		bucket: keysBucket{{Namespace: "knative-testing", Name: "ssm-pool-tls"}},
+		bucket: ssmtesting.KeysBucket{{Namespace: "knative-testing", Name: "ssm-pool-tls"}},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,7 +244,7 @@ func TestCertificatesWriteOnlyAsLeader(t *testing.T) {
 				t.Fatalf("Reconcile() before promotion wrote %v, want nothing", w)
 			}
 
-			if diff := gocmp.Diff(tc.wantEnqueued, promote(t, la, tc.bucket)); diff != "" {
+			if diff := gocmp.Diff(tc.wantEnqueued, ssmtesting.Promote(t, la, tc.bucket)); diff != "" {
 				t.Errorf("keys enqueued on promotion (-want +got):\n%s", diff)
 			}
 			err := impl.Reconciler.Reconcile(ctx, caKey.String())

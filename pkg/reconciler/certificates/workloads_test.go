@@ -39,6 +39,7 @@ import (
 	pkgreconciler "knative.dev/pkg/reconciler"
 
 	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	ssmtesting "github.com/serverless-mesh/ssm/pkg/reconciler/testing"
 )
 
 func revisionDeployment(ns, name, sa string, annotations map[string]string) *appsv1.Deployment {
@@ -157,7 +158,7 @@ func TestWorkloadCertificatesWriteOnlyAsLeader(t *testing.T) {
 		},
 	}, {
 		name: "promoted for some keys: only their Deployments with the plugin switch",
-		bucket: keysBucket{
+		bucket: ssmtesting.KeysBucket{
 			{Namespace: "fn-ns", Name: "fn-00001-deployment"},
 			{Namespace: "fn-ns", Name: "fn-00002-deployment"},
 		},
@@ -165,7 +166,7 @@ func TestWorkloadCertificatesWriteOnlyAsLeader(t *testing.T) {
 		wantWrites:   []string{"create secrets fn-ns/ssm-workload-fn-sa"},
 	}, {
 		name:   "promoted for a bucket of none of them: nothing",
-		bucket: keysBucket{{Namespace: "fn-ns", Name: "fn-00003-deployment"}},
+		bucket: ssmtesting.KeysBucket{{Namespace: "fn-ns", Name: "fn-00003-deployment"}},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,7 +204,7 @@ func TestWorkloadCertificatesWriteOnlyAsLeader(t *testing.T) {
 				t.Fatalf("Reconcile() before promotion wrote %v, want nothing", w)
 			}
 
-			if diff := gocmp.Diff(tc.wantEnqueued, promote(t, la, tc.bucket)); diff != "" {
+			if diff := gocmp.Diff(tc.wantEnqueued, ssmtesting.Promote(t, la, tc.bucket)); diff != "" {
 				t.Errorf("keys enqueued on promotion (-want +got):\n%s", diff)
 			}
 			for _, dep := range deployments {

@@ -21,7 +21,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
@@ -34,7 +33,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 	appsv1listers "k8s.io/client-go/listers/apps/v1"
@@ -349,27 +347,4 @@ func injectionContext(t *testing.T) context.Context {
 		return filteredfactory.WithSelectors(ctx, ObjectLabelSelector, ActivatorSliceSelector, RevisionDeploymentSelector)
 	})
 	return ctx
-}
-
-// keysBucket is one bucket of several: it holds only the keys listed.
-type keysBucket []types.NamespacedName
-
-func (b keysBucket) Name() string                      { return "some-keys" }
-func (b keysBucket) Has(key types.NamespacedName) bool { return slices.Contains(b, key) }
-
-// promote promotes la for bkt and returns the keys it enqueued, sorted.
-func promote(t *testing.T, la pkgreconciler.LeaderAware, bkt pkgreconciler.Bucket) []types.NamespacedName {
-	t.Helper()
-	var enqueued []types.NamespacedName
-	err := la.Promote(bkt, func(b pkgreconciler.Bucket, key types.NamespacedName) {
-		if b.Name() != bkt.Name() {
-			t.Errorf("key %s enqueued for bucket %s, want %s", key, b.Name(), bkt.Name())
-		}
-		enqueued = append(enqueued, key)
-	})
-	if err != nil {
-		t.Fatalf("Promote(%s) = %v", bkt.Name(), err)
-	}
-	slices.SortFunc(enqueued, func(a, b types.NamespacedName) int { return strings.Compare(a.String(), b.String()) })
-	return enqueued
 }

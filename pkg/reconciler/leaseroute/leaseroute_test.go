@@ -43,6 +43,8 @@ import (
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	revisioninformer "knative.dev/serving/pkg/client/injection/informers/serving/v1/revision"
 	_ "knative.dev/serving/pkg/client/injection/informers/serving/v1/revision/fake"
+
+	ssmtesting "github.com/serverless-mesh/ssm/pkg/reconciler/testing"
 )
 
 func TestSelectors(t *testing.T) {
@@ -317,7 +319,7 @@ func TestReconcileWritesOnlyAsLeader(t *testing.T) {
 		},
 	}, {
 		name:         "promoted for some keys: only their revisions",
-		bucket:       keysBucket{{Namespace: "fn-ns", Name: "hello-00002"}, {Namespace: "other-ns", Name: "hello-00001"}},
+		bucket:       ssmtesting.KeysBucket{{Namespace: "fn-ns", Name: "hello-00002"}, {Namespace: "other-ns", Name: "hello-00001"}},
 		wantEnqueued: []types.NamespacedName{{Namespace: "fn-ns", Name: "hello-00002"}},
 		wantWrites: []string{
 			"create endpointslices fn-ns/hello-00002-ssm-activator",
@@ -356,7 +358,7 @@ func TestReconcileWritesOnlyAsLeader(t *testing.T) {
 				t.Fatalf("Reconcile() before promotion wrote %v, want nothing", w)
 			}
 
-			if diff := gocmp.Diff(tc.wantEnqueued, promote(t, la, tc.bucket)); diff != "" {
+			if diff := gocmp.Diff(tc.wantEnqueued, ssmtesting.Promote(t, la, tc.bucket)); diff != "" {
 				t.Errorf("keys enqueued on promotion (-want +got):\n%s", diff)
 			}
 			for _, rev := range revs {
