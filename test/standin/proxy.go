@@ -67,6 +67,9 @@ type Proxy struct {
 	mu        sync.Mutex
 	clients   map[string]*http.Client
 	done      chan struct{}
+	// hosts are the upstream hosts of the serving state; only rebuild, on
+	// the ADS client's receive goroutine, touches them.
+	hosts map[string]bool
 }
 
 // Start connects to ssm-pool and starts listening.
@@ -93,6 +96,8 @@ func Start(ctx context.Context, cfg Config) (*Proxy, error) {
 	ads, err := adsclient.Dial(ctx, cfg.Conn, adsclient.Config{
 		Node:     cfg.Node,
 		TypeURLs: []string{resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType},
+		// Envoy serves a configuration before it ACKs it; so does the stand-in.
+		Applied: func(c *adsclient.Client, _ string) { p.rebuild(c) },
 	})
 	if err != nil {
 		p.closeListeners()
@@ -138,31 +143,36 @@ func (p *Proxy) closeListeners() {
 	}
 }
 
-// follow rebuilds the state on every update, as Envoy applies each ACKed
-// version; a set it cannot translate keeps the previous state.
+// rebuild translates the resources the ADS client holds into the serving
+// state, on the client's receive goroutine before each ACK, as Envoy
+// applies each version it ACKs; a set it cannot translate keeps the
+// previous state.
+func (p *Proxy) rebuild(ads *adsclient.Client) {
+	st, err := translate(
+		ads.Resources(resourcev3.ListenerType), ads.Resources(resourcev3.RouteType),
+		ads.Resources(resourcev3.ClusterType), ads.Resources(resourcev3.EndpointType))
+	if err != nil {
+		p.lastErr.Store(&err)
+		return
+	}
+	p.state.Store(st)
+	// Envoy drains the connection pools of hosts that leave EDS. A kept
+	// connection to a gone pod can hang until the route timeout: its
+	// address may already belong to a new pod behind another MAC.
+	now := st.hosts()
+	for h := range p.hosts {
+		if !now[h] {
+			p.closeIdleConnections()
+			break
+		}
+	}
+	p.hosts = now
+}
+
+// follow drains the client's updates until its stream ends.
 func (p *Proxy) follow() {
 	defer close(p.done)
-	var hosts map[string]bool
 	for range p.ads.Updates() {
-		st, err := translate(
-			p.ads.Resources(resourcev3.ListenerType), p.ads.Resources(resourcev3.RouteType),
-			p.ads.Resources(resourcev3.ClusterType), p.ads.Resources(resourcev3.EndpointType))
-		if err != nil {
-			p.lastErr.Store(&err)
-			continue
-		}
-		p.state.Store(st)
-		// Envoy drains the connection pools of hosts that leave EDS. A kept
-		// connection to a gone pod can hang until the route timeout: its
-		// address may already belong to a new pod behind another MAC.
-		now := st.hosts()
-		for h := range hosts {
-			if !now[h] {
-				p.closeIdleConnections()
-				break
-			}
-		}
-		hosts = now
 	}
 }
 

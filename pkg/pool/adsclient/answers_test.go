@@ -191,3 +191,56 @@ func TestDialRejectsConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestAppliedBeforeAck: a client that serves what it receives (test/standin)
+// installs it in Applied, which runs with the resources in place and before
+// the ACK leaves; so a server that acts on the ACK — ssm-pool granting a
+// lease — never finds the client still without the configuration it
+// ACKed. A NACKed response is never applied.
+func TestAppliedBeforeAck(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name        string
+		decide      error
+		wantApplied bool
+	}{
+		{name: "ACK", wantApplied: true},
+		{name: "NACK", decide: errString("no"), wantApplied: false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := &scriptedServer{
+				response: &discoveryv3.DiscoveryResponse{VersionInfo: "v1", Nonce: "n1", TypeUrl: resourcev3.ClusterType,
+					Resources: []*anypb.Any{mustAny(t, edsCluster("c1"))}},
+				answers: make(chan *discoveryv3.DiscoveryRequest, 1),
+			}
+			conn := serve(t, func(g *grpc.Server) { discoveryv3.RegisterAggregatedDiscoveryServiceServer(g, srv) })
+			ctx := waitCtx(t)
+			applied := make(chan []string, 1)
+			dialClient(t, conn, Config{
+				Node:     testNode("proxy-applied"),
+				TypeURLs: []string{resourcev3.ClusterType},
+				Decide:   func(string, *discoveryv3.DiscoveryResponse) error { return tt.decide },
+				Applied:  func(c *Client, typeURL string) { applied <- c.Names(typeURL) },
+			})
+			select {
+			case <-srv.answers:
+			case <-ctx.Done():
+				t.Fatal("no answer to the response")
+			}
+			// The answer is on the server: whatever Applied did happened before.
+			select {
+			case names := <-applied:
+				if !tt.wantApplied {
+					t.Errorf("Applied ran for a NACKed response, with %q", names)
+				} else if !slices.Equal(names, []string{"c1"}) {
+					t.Errorf("Applied saw clusters %q, want [c1]: the resources were not in place", names)
+				}
+			default:
+				if tt.wantApplied {
+					t.Error("the ACK reached the server before Applied ran")
+				}
+			}
+		})
+	}
+}

@@ -47,6 +47,11 @@ type Config struct {
 	// every response that decodes; a non-nil error NACKs it with the error's
 	// message as error_detail. It runs on the client's receive goroutine.
 	Decide func(typeURL string, resp *discoveryv3.DiscoveryResponse) error
+	// Applied, when set, runs after an accepted response's resources are in
+	// place (Resources returns them) and before its ACK is sent, on the
+	// client's receive goroutine: a client that serves the configuration
+	// installs it there, so that it serves what it ACKs.
+	Applied func(c *Client, typeURL string)
 	// UpdatesBuffer is the capacity of the Updates channel (0 means
 	// DefaultUpdatesBuffer). Updates that find it full are counted and
 	// dropped, so a client nobody reads from never stalls its stream.

@@ -183,7 +183,14 @@ func (c *Client) accept(typeURL string, st *typeState, resp *discoveryv3.Discove
 		child.names = childNames
 		child.resources = pruned(child.resources, childNames)
 	}
+	// The resources are in place before the ACK goes out, as Envoy installs
+	// a configuration before it ACKs it: a server that acts on the ACK (a
+	// lease granted once the proxy ACKed) finds the client already serving it.
+	st.resources = resources
 	c.mu.Unlock()
+	if c.cfg.Applied != nil {
+		c.cfg.Applied(c, typeURL)
+	}
 
 	// As Envoy does, the request for the newly referenced endpoints or routes
 	// goes out before the ACK of the clusters or listeners that name them.
@@ -201,7 +208,6 @@ func (c *Client) accept(typeURL string, st *typeState, resp *discoveryv3.Discove
 		child.requested = true
 	}
 	st.version = resp.GetVersionInfo()
-	st.resources = resources
 	c.publishLocked(Update{TypeURL: typeURL, Version: resp.GetVersionInfo(), Nonce: resp.GetNonce(), Names: order, Acked: true})
 	c.broadcastLocked()
 	c.mu.Unlock()
