@@ -23,9 +23,12 @@
 #   cluster.sh exec CMD  run CMD inside the cluster's network (kubectl, tests)
 #   cluster.sh kubectl … kubectl as cluster admin
 #   cluster.sh kill NAME SIGKILL one component (its process group), as a
-#                        crash would (ssm-pool, standin-0, kn-activator, ...)
-#   cluster.sh start NAME start a killed component again: ssm-pool (and any
-#                        stand-in that ended with its ADS stream), standin-N
+#                        crash would (ssm-controller-1, ssm-pool for all its
+#                        replicas, standin-0, kn-activator, ...)
+#   cluster.sh start NAME start a killed component again: an SSM replica
+#                        (its pod, as a kubelet restarts a container; ssm-pool
+#                        also restarts any stand-in that ended with its ADS
+#                        stream), standin-N
 #
 # Layout. Nothing binds on the host: every process runs inside private
 # network namespaces this script creates. "ssm-hub" holds a bridge
@@ -33,11 +36,16 @@
 # kube-controller-manager, kube-scheduler, KWOK. Every component built on
 # knative.dev/pkg's sharedmain binds fixed ports (8080, 8008, ...) on all
 # interfaces, so each gets its own namespace with a veth on the bridge, as a
-# pod would: ssm-controller 10.200.0.10, ssm-webhook 10.200.0.11, ssm-pool
-# 10.200.0.12 (the xDS + lease server of pooled proxies). They talk
-# to the apiserver as their own ServiceAccounts (RBAC is on), and the
-# apiserver reaches the webhook through its Endpoints
-# (--enable-aggregator-routing).
+# pod would. SSM is installed with one `kubectl apply -f config/`; each pod
+# its Deployments make runs as a process (hack/localpod reads its command
+# line from the Pod) in namespace DEPLOYMENT-N: ssm-controller-0/-1
+# 10.200.0.10/.13, ssm-webhook-0/-1 .11/.14, ssm-pool-0 .12 (the xDS + lease
+# server of pooled proxies). They talk to the apiserver as their pods'
+# ServiceAccounts (RBAC is on); each pod is reported Running and Ready as a
+# kubelet would, so Services' endpoints are the endpoints controller's, and
+# the apiserver reaches the webhook through them
+# (--enable-aggregator-routing). test/README.md ("As installed") lists what
+# differs from a real cluster, and why.
 #
 #   SSM_CLUSTER_DIR  state: certificates, kubeconfigs, logs, pids
 #                    (default: $XDG_CACHE_HOME/ssm-cluster)
@@ -69,11 +77,24 @@ HUB=ssm-hub
 HUB_IP=10.200.0.1
 API="https://${HUB_IP}:6443"
 
-# Component network namespaces and their addresses on the bridge.
+# SSM's Deployments in config/, each replica a network namespace at a fixed
+# address on the bridge (replica N of DEPLOYMENT is DEPLOYMENT-N). The
+# replica count is the manifest's (localpod replicas); these are only the
+# addresses there is room for.
+SSM_DEPLOYMENTS=(ssm-webhook ssm-controller ssm-pool)
 declare -A COMPONENT_IP=(
-  [ssm-controller]=10.200.0.10
-  [ssm-webhook]=10.200.0.11
-  [ssm-pool]=10.200.0.12
+  [ssm-controller-0]=10.200.0.10
+  [ssm-webhook-0]=10.200.0.11
+  [ssm-pool-0]=10.200.0.12
+  [ssm-controller-1]=10.200.0.13
+  [ssm-webhook-1]=10.200.0.14
+  [ssm-pool-1]=10.200.0.15
+)
+# The Deployment manifest of each, and the binary that stands in for its image.
+declare -A SSM_MANIFEST=(
+  [ssm-controller]=500-controller.yaml
+  [ssm-webhook]=500-webhook.yaml
+  [ssm-pool]=500-pool.yaml
 )
 
 # Knative Serving's components (SSM_KNATIVE=1 only). Kept apart from
@@ -164,11 +185,14 @@ make_network() {
   in_hub ip link add br0 type bridge
   in_hub ip addr add "${HUB_IP}/24" dev br0
   in_hub ip link set br0 up
-  local c
+  local c veth
   for c in "${!COMPONENT_IP[@]}"; do
+    # Named after the address, which is unique where names may not be
+    # within an interface name's 15 characters.
+    veth="v-${COMPONENT_IP[${c}]##*.}"
     ip netns add "${c}"
-    ip -n "${HUB}" link add "v-${c:0:12}" type veth peer name eth0 netns "${c}"
-    ip -n "${HUB}" link set "v-${c:0:12}" master br0 up
+    ip -n "${HUB}" link add "${veth}" type veth peer name eth0 netns "${c}"
+    ip -n "${HUB}" link set "${veth}" master br0 up
     ip -n "${c}" link set lo up
     ip -n "${c}" addr add "${COMPONENT_IP[${c}]}/24" dev eth0
     ip -n "${c}" link set eth0 up
@@ -218,9 +242,10 @@ EOF
     client-key: ${pki}/admin.key"
 }
 
-# write_kubeconfig FILE USER-FIELDS
+# write_kubeconfig FILE USER-FIELDS: written whole, then moved into place, so
+# that a process reading FILE never sees half of it.
 write_kubeconfig() {
-  cat > "$1" <<EOF
+  cat > "$1.tmp" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -237,6 +262,7 @@ contexts:
   context: {cluster: local, user: user}
 current-context: local
 EOF
+  mv -f "$1.tmp" "$1"
 }
 
 # sa_kubeconfig NAMESPACE NAME: a kubeconfig authenticating as that ServiceAccount.
@@ -277,6 +303,28 @@ start_control_plane() {
     --controllers '*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-route'
 }
 
+# start_node: the fake node every pod is scheduled to, the scheduler and
+# KWOK. KWOK fakes the status of Revisions' pods; it leaves alone SSM's own
+# pods (cluster.sh runs them) and the pods test/podrunner runs.
+start_node() {
+  kubectl_admin apply -f "${REPO_ROOT}/hack/local/node.yaml" >/dev/null
+  local stages="${STATE}/kwok-stages.yaml"
+  write_local_stages "${TOOLS}/kwok/stages.yaml" "${stages}"
+  start kube-scheduler "${HUB}" "${TOOLS}/bin/kube-scheduler" \
+    --kubeconfig "${STATE}/admin.kubeconfig" --authentication-kubeconfig "${STATE}/admin.kubeconfig" \
+    --authorization-kubeconfig "${STATE}/admin.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port 10259 --leader-elect=false
+  start kwok "${HUB}" "${TOOLS}/bin/kwok" --kubeconfig "${STATE}/admin.kubeconfig" \
+    --config "${stages}" --manage-all-nodes=false \
+    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --cidr 10.244.0.0/24 --node-ip "${HUB_IP}"
+  wait_for kube-scheduler 60 in_hub curl -sk -o /dev/null https://127.0.0.1:10259/healthz
+  wait_for kwok 60 node_ready
+  # The node lifecycle controller that would lift this taint once the node
+  # is Ready does not run here (the fake node has no kubelet to watch).
+  kubectl_admin taint node kwok-node-0 node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
+}
+
 # istiod reads the Istio objects SSM writes and serves the gateway's Envoy
 # configuration over plaintext xDS on the bridge, where tests and SSM's
 # xds readiness mode connect as the gateway would. Its CA and webhooks are
@@ -305,71 +353,132 @@ install_crds_and_config() {
   kubectl_admin apply -f "${TOOLS}/knative/crds/" >/dev/null
   kubectl_admin apply -f "${TOOLS}/knative/configmaps/" >/dev/null
   kubectl_admin wait --for condition=Established --timeout 60s crd --all >/dev/null
-  local f
-  for f in "${REPO_ROOT}"/config/1*.yaml "${REPO_ROOT}"/config/2*.yaml \
-    "${REPO_ROOT}"/config/3*.yaml "${REPO_ROOT}"/config/4*.yaml; do
-    kubectl_admin apply -f "${f}" >/dev/null
-  done
+  # SSM as a user installs it: all of config/ in one apply, which must
+  # succeed on a cluster that has never seen SSM (its CRDs and the objects
+  # that use them arrive together). The ko:// image references stay as they
+  # are: no image is ever pulled here (see "As installed" in test/README.md).
+  log "SSM: kubectl apply -f config/ (one apply)"
+  kubectl_admin apply -f "${REPO_ROOT}/config/" >"${STATE}/logs/install.log" 2>&1 ||
+    { cat "${STATE}/logs/install.log" >&2; die "kubectl apply -f config/ failed"; }
   kubectl_admin wait --for condition=Established --timeout 60s crd --all >/dev/null
-  # No Envoy gateway runs here, so HTTP probes have no target: readiness is
-  # confirmed from the routes istiod generates for the gateway instead.
-  kubectl_admin patch configmap config-ssm -n knative-serving --type merge \
-    -p "{\"data\":{\"readiness-mode\":\"xds\",\"xds-address\":\"${HUB_IP}:15010\"}}" >/dev/null
   # What a real install has and a Deployment-less local cluster lacks: the
-  # gateway Services SSM reads, and Services whose Endpoints are the
-  # component network namespaces instead of pods.
+  # gateway Service SSM reads.
   kubectl_admin apply -f "${REPO_ROOT}/hack/local/services.yaml" >/dev/null
 }
 
 build_ssm() {
   log "building SSM's binaries"
   mkdir -p "${STATE}/bin"
-  go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/controller ./cmd/webhook ./cmd/pool
+  go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/controller ./cmd/webhook ./cmd/pool ./hack/localpod
   if [[ "${KNATIVE}" == 1 && "${DATAPLANE}" == 1 ]]; then
     go build -C "${REPO_ROOT}" -o "${STATE}/bin/" ./cmd/queue ./cmd/activator ./test/function ./test/podrunner ./test/standin/cmd/standin
   fi
 }
 
+# start_ssm runs SSM's Deployments as config/ installed them: every pod the
+# ReplicaSets made is run by run_pod with the pod's own arguments,
+# environment and ServiceAccount, leader election on.
 start_ssm() {
-  local env=(env SYSTEM_NAMESPACE=knative-serving KUBE_API_QPS=100 KUBE_API_BURST=200
-    CONFIG_LOGGING_NAME=config-logging CONFIG_OBSERVABILITY_NAME=config-observability)
-  local kc
-  kc="$(sa_kubeconfig knative-serving ssm-webhook)"
-  start ssm-webhook ssm-webhook "${env[@]}" WEBHOOK_PORT=8443 "${STATE}/bin/webhook" --kubeconfig "${kc}" --disable-ha
-  kc="$(sa_kubeconfig knative-serving ssm-controller)"
+  start_deployment ssm-webhook
+  # The webhook configurations came with config/; they are usable once the
+  # webhook's leader has filled in their CA.
+  wait_for ssm-webhook-0 60 has_ca_bundle validatingwebhookconfiguration validation.webhook.ssm.dev
+  wait_for ssm-webhook-0 60 has_ca_bundle mutatingwebhookconfiguration defaulting.webhook.ssm.dev
+  # No Envoy gateway runs here, so HTTP probes have no target: readiness is
+  # confirmed from the routes istiod generates for the gateway instead.
+  kubectl_admin patch configmap config-ssm -n knative-serving --type merge \
+    -p "{\"data\":{\"readiness-mode\":\"xds\",\"xds-address\":\"${HUB_IP}:15010\"}}" >/dev/null
   write_ssm_hosts
-  start ssm-controller ssm-controller "${env[@]}" "${STATE}/bin/controller" --kubeconfig "${kc}" --disable-ha
-  # The webhook's certificates controller writes its Secret, then serves.
-  wait_for ssm-webhook 60 in_hub curl -sk -o /dev/null "https://${COMPONENT_IP[ssm-webhook]}:8443/"
-  kubectl_admin apply -f "${REPO_ROOT}/config/600-webhook-configurations.yaml" >/dev/null
-  kubectl_admin apply -f "${REPO_ROOT}/config/600-pool-endpointslices.yaml" >/dev/null
-  # The configurations are usable once the webhook has filled in their CA.
-  wait_for ssm-webhook 60 has_ca_bundle validatingwebhookconfiguration validation.webhook.ssm.dev
-  wait_for ssm-webhook 60 has_ca_bundle mutatingwebhookconfiguration defaulting.webhook.ssm.dev
-
+  start_deployment ssm-controller
   # ssm-pool serves with the certificate the controller issues from SSM's CA
   # (Secret ssm-pool-tls); it reads it from the API server, as in a pod.
-  wait_for ssm-controller 60 kubectl_admin get secret ssm-pool-tls -n knative-serving
-  start_pool
+  wait_for ssm-controller-0 60 kubectl_admin get secret ssm-pool-tls -n knative-serving
+  start_deployment ssm-pool
 }
 
-start_pool() {
-  local kc
-  kc="$(sa_kubeconfig knative-serving ssm-pool)"
-  start ssm-pool ssm-pool "${STATE}/bin/pool" --kubeconfig "${kc}" --namespace knative-serving \
-    --listen ":18000" --metrics-listen ":9090"
-  wait_for ssm-pool 60 in_hub curl -sf "http://${COMPONENT_IP[ssm-pool]}:9090/readyz"
+# start_deployment NAME: run every pod of SSM's Deployment NAME, replica N
+# in network namespace NAME-N, and wait until each passes its readiness
+# probe. The number of pods is the manifest's spec.replicas.
+start_deployment() {
+  local name="$1" replicas pods i
+  replicas="$("${STATE}/bin/localpod" replicas -file "${REPO_ROOT}/config/${SSM_MANIFEST[${name}]}")"
+  [[ -n "${COMPONENT_IP[${name}-$((replicas - 1))]:-}" ]] ||
+    die "${name}: config/ asks for ${replicas} replicas; cluster.sh has addresses for fewer"
+  local deadline=$((SECONDS + 60))
+  until pods="$(deployment_pods "${name}")" && (($(wc -w <<<"${pods}") == replicas)); do
+    ((SECONDS < deadline)) || die "${name}: ${replicas} scheduled pods expected, have: ${pods:-none}"
+    sleep 0.2
+  done
+  i=0
+  for pod in ${pods}; do
+    run_pod "${name}-${i}" "${pod}"
+    i=$((i + 1))
+  done
+  for ((i = 0; i < replicas; i++)); do
+    wait_pod_ready "${name}-${i}"
+  done
+}
+
+# deployment_pods NAME: the names of the Deployment's scheduled, undeleted
+# pods, sorted.
+deployment_pods() {
+  kubectl_admin get pods -n knative-serving -l "app=$1" \
+    -o jsonpath='{range .items[?(@.spec.nodeName)]}{.metadata.deletionTimestamp}{"|"}{.metadata.name}{"\n"}{end}' |
+    awk -F'|' '$1 == "" { print $2 }' | sort
+}
+
+# run_pod REPLICA POD: what the kubelet does for POD, in REPLICA's network
+# namespace: run its container (localpod argv), then report it Running at
+# that address. The pod's ServiceAccount token comes as a kubeconfig, and
+# the ko:// image is the binary built from that import path.
+run_pod() {
+  local replica="$1" pod="$2" ip="${COMPONENT_IP[$1]}" sa kc
+  mkdir -p "${STATE}/ssm-pods"
+  kubectl_admin get pod "${pod}" -n knative-serving -o json >"${STATE}/ssm-pods/${replica}.json"
+  echo "${pod}" >"${STATE}/ssm-pods/${replica}.name"
+  sa="$(kubectl_admin get pod "${pod}" -n knative-serving -o jsonpath='{.spec.serviceAccountName}')"
+  kc="$(sa_kubeconfig knative-serving "${sa}")"
+  local argv=() bin
+  local images=()
+  for bin in controller webhook pool; do
+    images+=(-image "ko://github.com/serverless-mesh/ssm/cmd/${bin}=${STATE}/bin/${bin}")
+  done
+  mapfile -d '' argv < <("${STATE}/bin/localpod" argv -pod "${STATE}/ssm-pods/${replica}.json" \
+    -ip "${ip}" -host-ip "${HUB_IP}" "${images[@]}" -env "KUBECONFIG=${kc}") || die "${replica}: localpod argv failed"
+  ((${#argv[@]} > 0)) || die "${replica}: no command line for pod ${pod}"
+  start "${replica}" "${replica}" "${argv[@]}"
+  pod_status "${replica}" false
+}
+
+# pod_status REPLICA READY: report the pod REPLICA runs as Running at its
+# address, ready or not, as a kubelet does (the Service's endpoints follow).
+pod_status() {
+  local pod
+  pod="$(cat "${STATE}/ssm-pods/$1.name")"
+  "${STATE}/bin/localpod" status -pod "${STATE}/ssm-pods/$1.json" -ip "${COMPONENT_IP[$1]}" \
+    -host-ip "${HUB_IP}" -ready="$2" >"${STATE}/ssm-pods/$1.status.json"
+  kubectl_admin patch pod "${pod}" -n knative-serving --subresource=status --type merge \
+    --patch-file "${STATE}/ssm-pods/$1.status.json" >/dev/null
+}
+
+# wait_pod_ready REPLICA: poll the pod's readiness probe, then report it ready.
+wait_pod_ready() {
+  wait_for "$1" 60 in_hub "${STATE}/bin/localpod" probe -pod "${STATE}/ssm-pods/$1.json" -ip "${COMPONENT_IP[$1]}"
+  pod_status "$1" true
 }
 
 # write_ssm_hosts: the controller reads pool counts from ssm-pool by its
 # Service name; there is no cluster DNS (see write_knative_hosts).
 write_ssm_hosts() {
-  mkdir -p /etc/netns/ssm-controller
-  {
-    echo "127.0.0.1 localhost"
-    echo "${COMPONENT_IP[ssm-controller]} ssm-controller"
-    echo "${COMPONENT_IP[ssm-pool]} ssm-pool.knative-serving.svc.cluster.local ssm-pool.knative-serving.svc ssm-pool.knative-serving"
-  } > /etc/netns/ssm-controller/hosts
+  local ns
+  for ns in ssm-controller-0 ssm-controller-1; do
+    mkdir -p "/etc/netns/${ns}"
+    {
+      echo "127.0.0.1 localhost"
+      echo "${COMPONENT_IP[${ns}]} ${ns}"
+      echo "${COMPONENT_IP[ssm-pool-0]} ssm-pool.knative-serving.svc.cluster.local ssm-pool.knative-serving.svc ssm-pool.knative-serving"
+    } > "/etc/netns/${ns}/hosts"
+  done
 }
 
 # --- Knative Serving (SSM_KNATIVE=1) ------------------------------------------------
@@ -383,6 +492,7 @@ write_knative_hosts() {
     [webhook]="${KNATIVE_IP[kn-webhook]}"
     [autoscaler]="${KNATIVE_IP[kn-autoscaler]}"
     [activator-service]="${KNATIVE_IP[kn-activator]}"
+    [ssm-pool]="${COMPONENT_IP[ssm-pool-0]}"
   )
   for ns in "${!KNATIVE_IP[@]}"; do
     mkdir -p "/etc/netns/${ns}"
@@ -409,10 +519,7 @@ start_knative() {
   kubectl_admin patch configmap config-domain -n knative-serving --type merge \
     -p '{"data":{"example.com":""}}' >/dev/null
   kubectl_admin apply -f "${REPO_ROOT}/hack/local/knative.yaml" -l ssm.dev/local-phase=before-webhook >/dev/null
-  local stages="${TOOLS}/kwok/stages.yaml"
   if [[ "${DATAPLANE}" == 1 ]]; then
-    stages="${STATE}/kwok-stages.yaml"
-    write_dataplane_stages "${TOOLS}/kwok/stages.yaml" "${stages}"
     # Scale to zero after ~12 s idle instead of ~90 s (6 s is the minimum
     # stable window of knative.dev/serving v0.50.0's autoscaler config).
     kubectl_admin patch configmap config-autoscaler -n knative-serving --type merge \
@@ -429,63 +536,67 @@ start_knative() {
     in_hub sysctl -qw net.ipv4.ip_forward=1
   fi
 
-  # Pods of Revisions: scheduled for real, run by KWOK on its fake node.
-  start kube-scheduler "${HUB}" "${TOOLS}/bin/kube-scheduler" \
-    --kubeconfig "${STATE}/admin.kubeconfig" --authentication-kubeconfig "${STATE}/admin.kubeconfig" \
-    --authorization-kubeconfig "${STATE}/admin.kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port 10259 --leader-elect=false
-  start kwok "${HUB}" "${TOOLS}/bin/kwok" --kubeconfig "${STATE}/admin.kubeconfig" \
-    --config "${stages}" --manage-all-nodes=false \
-    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-    --cidr 10.244.0.0/24 --node-ip "${HUB_IP}"
 
-  local env=(env SYSTEM_NAMESPACE=knative-serving KUBE_API_QPS=100 KUBE_API_BURST=200
-    CONFIG_LOGGING_NAME=config-logging CONFIG_OBSERVABILITY_NAME=config-observability)
-  local kc="${STATE}/admin.kubeconfig"
   # The webhook first: the controller's first writes go through it.
-  start kn-webhook kn-webhook "${env[@]}" POD_NAME=kn-webhook WEBHOOK_NAME=webhook WEBHOOK_PORT=8443 \
-    "${TOOLS}/bin/knative-webhook" --kubeconfig "${kc}"
+  start_knative_component webhook
   wait_for kn-webhook 60 in_hub curl -sk -o /dev/null "https://${KNATIVE_IP[kn-webhook]}:8443/"
   kubectl_admin apply -f "${REPO_ROOT}/hack/local/knative.yaml" -l ssm.dev/local-phase=after-webhook >/dev/null
   wait_for kn-webhook 60 has_ca_bundle validatingwebhookconfiguration validation.webhook.serving.knative.dev
   wait_for kn-webhook 60 has_ca_bundle mutatingwebhookconfiguration webhook.serving.knative.dev
   wait_for kn-webhook 60 has_ca_bundle validatingwebhookconfiguration config.webhook.serving.knative.dev
-
-  local c bin extra
+  local c
   for c in autoscaler activator controller; do
-    bin="${TOOLS}/bin/knative-${c}"
-    extra=()
-    if [[ "${c}" == activator && "${DATAPLANE}" == 1 ]]; then
-      # With a running data plane the activator is SSM's (cmd/activator):
-      # Knative's, plus the lease hook and mTLS to sidecar-less pods.
-      bin="${STATE}/bin/activator"
-      # Its idle period (after which a request is a new cold start) is the
-      # shortened stable window, as its default is Knative's default one.
-      extra=(SSM_IDENTITY_DIR="$(activator_identity)" SSM_POOL_ADDRESS="${COMPONENT_IP[ssm-pool]}:18000"
-        SSM_IDLE_PERIOD=6s)
-    fi
-    start "kn-${c}" "kn-${c}" "${env[@]}" POD_NAME="kn-${c}" POD_IP="${KNATIVE_IP[kn-${c}]}" "${extra[@]}" \
-      "${bin}" --kubeconfig "${kc}"
+    start_knative_component "${c}"
   done
   wait_for kn-autoscaler 60 in_hub curl -s -o /dev/null "http://${KNATIVE_IP[kn-autoscaler]}:8080/"
   wait_for kn-activator 60 in_hub curl -s -o /dev/null "http://${KNATIVE_IP[kn-activator]}:8012/"
   wait_for kn-controller 60 in_hub curl -s -o /dev/null "http://${KNATIVE_IP[kn-controller]}:8080/"
-  wait_for kube-scheduler 60 in_hub curl -sk -o /dev/null https://127.0.0.1:10259/healthz
-  wait_for kwok 60 node_ready
-  # The node lifecycle controller that would lift this taint once the node
-  # is Ready does not run here (the fake node has no kubelet to watch).
-  kubectl_admin taint node kwok-node-0 node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
   if [[ "${DATAPLANE}" == 1 ]]; then
     start_pod_runner
     start_standins
   fi
 }
 
+# start_knative_component NAME: Knative's component NAME (webhook,
+# controller, autoscaler, activator) with the arguments and environment of
+# its Deployment in Knative Serving's release manifests
+# (config/core/deployments/NAME.yaml of the pinned knative.dev/serving), as
+# pod kn-NAME in network namespace kn-NAME.
+start_knative_component() {
+  local c="$1" serving bin image extra=()
+  serving="$(go -C "${REPO_ROOT}" list -m -f '{{.Dir}}' knative.dev/serving)"
+  image="ko://knative.dev/serving/cmd/${c}"
+  bin="${TOOLS}/bin/knative-${c}"
+  if [[ "${c}" == activator && "${DATAPLANE}" == 1 ]]; then
+    # With a running data plane the activator is SSM's (cmd/activator):
+    # Knative's, plus the lease hook and mTLS to sidecar-less pods; a user
+    # swaps the image in the same Deployment.
+    bin="${STATE}/bin/activator"
+    # The Secret a user mounts at /var/run/ssm/identity; its idle period
+    # (after which a request is a new cold start) follows the shortened
+    # stable window, as its default follows Knative's default one.
+    # ssm-pool's address is given as an IP: gRPC's DNS resolver also asks
+    # for TXT records, which no DNS server here answers.
+    extra=(-env "SSM_IDENTITY_DIR=$(activator_identity)" -env SSM_IDLE_PERIOD=6s
+      -env "SSM_POOL_ADDRESS=${COMPONENT_IP[ssm-pool-0]}:18000")
+  fi
+  mkdir -p "${STATE}/kn-pods"
+  local pod="${STATE}/kn-pods/kn-${c}.json" argv=()
+  "${STATE}/bin/localpod" template -file "${serving}/config/core/deployments/${c}.yaml" \
+    -name "kn-${c}" -namespace knative-serving >"${pod}" || die "kn-${c}: no pod template"
+  mapfile -d '' argv < <("${STATE}/bin/localpod" argv -pod "${pod}" -ip "${KNATIVE_IP[kn-${c}]}" \
+    -host-ip "${HUB_IP}" -image "${image}=${bin}" -env "KUBECONFIG=${STATE}/admin.kubeconfig" "${extra[@]}") ||
+    die "kn-${c}: localpod argv failed"
+  ((${#argv[@]} > 0)) || die "kn-${c}: no command line"
+  start "kn-${c}" "kn-${c}" "${argv[@]}"
+}
+
 # --- running data plane (SSM_DATAPLANE=1) ----------------------------------------
 
-# write_dataplane_stages IN OUT: KWOK's stages with every Pod stage skipping
-# the pods test/podrunner owns, so that it alone writes their status.
-write_dataplane_stages() {
+# write_local_stages IN OUT: KWOK's stages with every Pod stage skipping
+# the pods that run for real: test/podrunner's (ssm.dev/local-run) and
+# SSM's own (run by start_deployment), so that KWOK never writes their status.
+write_local_stages() {
   awk '
     /^---/ { pod = 0 }
     /^    kind: Pod$/ { pod = 1 }
@@ -493,6 +604,9 @@ write_dataplane_stages() {
     pod && /^    matchExpressions:$/ {
       print "    - key: '"'"'.metadata.labels.\"ssm.dev/local-run\"'"'"'"
       print "      operator: '"'"'DoesNotExist'"'"'"
+      print "    - key: '"'"'.metadata.labels.app'"'"'"
+      print "      operator: '"'"'NotIn'"'"'"
+      print "      values: ['"'"'ssm-controller'"'"', '"'"'ssm-webhook'"'"', '"'"'ssm-pool'"'"']"
     }' "$1" > "$2"
   [[ "$(grep -c 'ssm.dev/local-run' "$2")" -ge 1 ]] || die "KWOK stages: no Pod stage found in $1"
 }
@@ -518,7 +632,8 @@ secret_files() {
 # start_standins: the default ProxyPool, and its pooled proxies played by
 # test/standin with the pool's certificate, connected to ssm-pool.
 start_standins() {
-  kubectl_admin apply -f "${REPO_ROOT}/config/510-proxypool-default.yaml" >/dev/null
+  # The controller creates the default ProxyPool (config-ssm names it).
+  wait_for ssm-controller-0 60 kubectl_admin get proxypool default -n knative-serving
   local dir="${STATE}/standin-identity" c
   secret_files ssm-proxy-default-identity "${dir}"
   for c in "${!STANDIN_IP[@]}"; do
@@ -532,7 +647,7 @@ start_standins() {
 # start_standin NAME IDENTITY-DIR
 start_standin() {
   start "$1" "$1" "${STATE}/bin/standin" -node "$1" -cluster knative-serving/default \
-    -pod-ip "${STANDIN_IP[$1]}" -identity "$2" -pool "${COMPONENT_IP[ssm-pool]}:18000"
+    -pod-ip "${STANDIN_IP[$1]}" -identity "$2" -pool "${COMPONENT_IP[ssm-pool-0]}:18000"
 }
 
 start_pod_runner() {
@@ -608,7 +723,7 @@ cmd_down() {
   fi
   remove_pod_netns
   remove_network
-  rm -rf "${STATE}/etcd" "${STATE}/pki" "${STATE}"/*.kubeconfig
+  rm -rf "${STATE}/etcd" "${STATE}/pki" "${STATE}"/*.kubeconfig "${STATE}/ssm-pods"
 }
 
 cmd_up() {
@@ -635,6 +750,7 @@ cmd_up() {
   make_pki
   start_control_plane
   install_crds_and_config
+  start_node
   start_istiod
   start_ssm
   if [[ "${KNATIVE}" == 1 ]]; then
@@ -666,28 +782,60 @@ wait_gone() {
 # cmd_kill NAME: SIGKILL the component's process group, as a crash would,
 # and wait (bounded) until it is gone.
 cmd_kill() {
-  local name="${1:-}" pid
+  local name="${1:-}" target
   [[ -n "${name}" ]] || die "usage: cluster.sh kill NAME"
+  for target in $(replicas_of "${name}"); do
+    kill_one "${target}"
+  done
+}
+
+# replicas_of NAME: the processes NAME stands for: every started replica of
+# an SSM Deployment (ssm-pool → ssm-pool-0 ...), else NAME itself.
+replicas_of() {
+  local f found=""
+  for f in "${STATE}/ssm-pods/$1"-[0-9]*.name; do
+    [[ -e "${f}" ]] || continue
+    found+="$(basename "${f}" .name) "
+  done
+  echo "${found:-$1}"
+}
+
+kill_one() {
+  local name="$1" pid
   pid="$(cat "${STATE}/pids/${name}" 2>/dev/null)" || die "kill: no component ${name}"
   alive "${name}" || die "kill: ${name} is not running"
   kill -KILL -- "-${pid}" 2>/dev/null || kill -KILL "${pid}"
   wait_gone "${name}" 5
+  # A kubelet would see the container die and the probe fail: the pod turns
+  # unready and leaves its Services' endpoints.
+  if [[ -e "${STATE}/ssm-pods/${name}.name" ]]; then
+    TOOLS="$("${REPO_ROOT}/hack/build-tools.sh" --print-dir)"
+    pod_status "${name}" false
+  fi
   log "killed ${name}"
 }
 
 # cmd_start NAME: start a component that kill stopped, as up started it,
-# and wait until it serves. Starting ssm-pool starts the stand-ins again
-# too: a stand-in ends with its ADS stream (where an Envoy would
-# reconnect), so killing ssm-pool ends them.
+# and wait until it serves: a replica of an SSM Deployment (NAME-N, or NAME
+# for all of them) runs its pod again, as a kubelet restarts a container.
+# Starting ssm-pool starts the stand-ins again too: a stand-in ends with
+# its ADS stream (where an Envoy would reconnect), so killing ssm-pool ends
+# them.
 cmd_start() {
-  local name="${1:-}" c
+  local name="${1:-}" c r
   [[ -n "${name}" ]] || die "usage: cluster.sh start NAME"
   TOOLS="$("${REPO_ROOT}/hack/build-tools.sh" --print-dir)" || die "tools are not built: run hack/build-tools.sh"
   RESTART=1
   case "${name}" in
-    ssm-pool)
-      alive ssm-pool && return 0
-      start_pool
+    ssm-controller* | ssm-webhook* | ssm-pool*)
+      local restarted=0
+      for r in $(replicas_of "${name}"); do
+        [[ -e "${STATE}/ssm-pods/${r}.name" ]] || die "start: no replica ${r}"
+        alive "${r}" && continue
+        start_replica "${r}"
+        restarted=1
+      done
+      [[ "${name}" == ssm-pool* && ${restarted} == 1 ]] || return 0
       [[ -e "${STATE}/pids/standin-0" ]] || return 0
       for c in "${!STANDIN_IP[@]}"; do
         # Its stream ended with the killed ssm-pool: it is gone or going.
@@ -703,8 +851,14 @@ cmd_start() {
       alive "${name}" || start_standin "${name}" "${STATE}/standin-identity"
       wait_for "${name}" 30 in_hub curl -sf "http://${STANDIN_IP[${name}]}:15021/ready"
       ;;
-    *) die "start: only ssm-pool and standin-N can be started again (got ${name}); use up" ;;
+    *) die "start: only SSM's replicas (ssm-pool, ssm-controller-N, ...) and standin-N can be started again (got ${name}); use up" ;;
   esac
+}
+
+# start_replica REPLICA: run the pod REPLICA ran before, as before.
+start_replica() {
+  run_pod "$1" "$(cat "${STATE}/ssm-pods/$1.name")"
+  wait_pod_ready "$1"
 }
 
 main() {

@@ -253,7 +253,18 @@ func TestL1RBAC(t *testing.T) {
 	}
 	// Give the controller's informers time to have listed everything once:
 	// by now the other tests' objects were reconciled.
-	for _, component := range []string{"ssm-controller", "ssm-webhook", "ssm-pool"} {
+	// Each replica of a Deployment logs to logs/DEPLOYMENT-N.log.
+	var components []string
+	for _, d := range []string{"ssm-controller", "ssm-webhook", "ssm-pool"} {
+		logs, err := filepath.Glob(filepath.Join(c.stateDir, "logs", d+"-[0-9]*.log"))
+		if err != nil || len(logs) == 0 {
+			t.Fatalf("no log of any %s replica: %v", d, err)
+		}
+		for _, l := range logs {
+			components = append(components, strings.TrimSuffix(filepath.Base(l), ".log"))
+		}
+	}
+	for _, component := range components {
 		logs, err := os.ReadFile(filepath.Join(c.stateDir, "logs", component+".log"))
 		if err != nil {
 			t.Fatalf("reading %s's log: %v", component, err)
