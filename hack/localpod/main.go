@@ -30,24 +30,22 @@ package main
 
 import (
 	"bytes"
-	"crypto/tls"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	yamlutil "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/serverless-mesh/ssm/test/kubelet"
 )
 
 func main() {
@@ -228,15 +226,17 @@ func commandLine(pod *corev1.Pod, ip, hostIP string, images imageFlags, extra []
 	if !ok {
 		return nil, fmt.Errorf("pod %s/%s: no binary for image %q (pass -image %s=BINARY)", pod.Namespace, pod.Name, c.Image, c.Image)
 	}
+	env, problems := kubelet.Env(pod, &c, ip, hostIP)
+	if len(problems) > 0 {
+		// A kubelet would not start the container either.
+		return nil, errors.Join(problems...)
+	}
+	// Args may refer to the container's own variables, which follow Env's
+	// PATH and HOSTNAME.
 	vars := map[string]string{}
-	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=" + pod.Name}
-	for _, e := range c.Env {
-		v, err := envValue(pod, &c, e, ip, hostIP, vars)
-		if err != nil {
-			return nil, err
-		}
-		vars[e.Name] = v
-		env = append(env, e.Name+"="+v)
+	for _, kv := range env[2:] {
+		name, v, _ := strings.Cut(kv, "=")
+		vars[name] = v
 	}
 	env = append(env, extra...)
 	if len(c.Command) > 0 {
@@ -246,70 +246,9 @@ func commandLine(pod *corev1.Pod, ip, hostIP string, images imageFlags, extra []
 	argv = append(argv, env...)
 	argv = append(argv, bin)
 	for _, a := range c.Args {
-		argv = append(argv, expand(a, vars))
+		argv = append(argv, kubelet.Expand(a, vars))
 	}
 	return argv, nil
-}
-
-func envValue(pod *corev1.Pod, c *corev1.Container, e corev1.EnvVar, ip, hostIP string, vars map[string]string) (string, error) {
-	switch {
-	case e.ValueFrom == nil:
-		return expand(e.Value, vars), nil
-	case e.ValueFrom.FieldRef != nil:
-		switch path := e.ValueFrom.FieldRef.FieldPath; path {
-		case "metadata.name":
-			return pod.Name, nil
-		case "metadata.namespace":
-			return pod.Namespace, nil
-		case "metadata.uid":
-			return string(pod.UID), nil
-		case "spec.serviceAccountName":
-			return pod.Spec.ServiceAccountName, nil
-		case "spec.nodeName":
-			return pod.Spec.NodeName, nil
-		case "status.podIP", "status.podIPs":
-			return ip, nil
-		case "status.hostIP", "status.hostIPs":
-			return hostIP, nil
-		default:
-			return "", fmt.Errorf("pod %s/%s: container %s: env %s: fieldRef %s is not supported here", pod.Namespace, pod.Name, c.Name, e.Name, path)
-		}
-	default:
-		return "", fmt.Errorf("pod %s/%s: container %s: env %s: only values and fieldRefs are supported here", pod.Namespace, pod.Name, c.Name, e.Name)
-	}
-}
-
-// expand replaces $(VAR) with the value of an earlier variable, keeps an
-// unknown reference as it is and turns $$ into $, as Kubernetes does.
-func expand(s string, vars map[string]string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteByte(s[i])
-				continue
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := vars[name]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String()
 }
 
 func cmdProbe(args []string) error {
@@ -321,59 +260,8 @@ func cmdProbe(args []string) error {
 	if err != nil {
 		return err
 	}
-	return probe(pod, *ip)
-}
-
-// probe runs the container's readiness probe once, as the kubelet would:
-// HTTP(S) GET, any status in [200, 400) passes, certificates unverified.
-// A container without a readiness probe is ready once it runs.
-func probe(pod *corev1.Pod, ip string) error {
-	c := pod.Spec.Containers[0]
-	if c.ReadinessProbe == nil {
-		return nil
-	}
-	g := c.ReadinessProbe.HTTPGet
-	if g == nil {
-		return fmt.Errorf("pod %s/%s: only httpGet readiness probes are supported here", pod.Namespace, pod.Name)
-	}
-	port := g.Port.IntValue()
-	if port == 0 {
-		for _, p := range c.Ports {
-			if p.Name == g.Port.StrVal {
-				port = int(p.ContainerPort)
-			}
-		}
-	}
-	if port == 0 {
-		return fmt.Errorf("pod %s/%s: readiness probe port %q names no container port", pod.Namespace, pod.Name, g.Port.String())
-	}
-	scheme := "http"
-	if g.Scheme == corev1.URISchemeHTTPS {
-		scheme = "https"
-	}
-	client := &http.Client{
-		Timeout: time.Second,
-		// The kubelet neither verifies a probe's certificate nor follows
-		// redirects to other hosts.
-		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // see above
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	url := scheme + "://" + net.JoinHostPort(ip, strconv.Itoa(port)) + g.Path
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("User-Agent", "kube-probe/1.35")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
-		return fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	return nil
+	// A kubelet neither verifies a probe's certificate nor follows redirects.
+	return kubelet.Probe(context.Background(), kubelet.ProbeClient(), &pod.Spec.Containers[0], *ip)
 }
 
 func cmdStatus(args []string) error {

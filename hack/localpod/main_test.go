@@ -26,25 +26,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-func TestExpand(t *testing.T) {
-	t.Parallel()
-	vars := map[string]string{"NS": "knative-serving", "EMPTY": ""}
-	for in, want := range map[string]string{
-		"--namespace=$(NS)": "--namespace=knative-serving",
-		"$(NS)/$(NS)":       "knative-serving/knative-serving",
-		"$(MISSING)":        "$(MISSING)",
-		"$$(NS)":            "$(NS)",
-		"a$(EMPTY)b":        "ab",
-		"$(unterminated":    "$(unterminated",
-		"cost: 5$":          "cost: 5$",
-		"plain":             "plain",
-	} {
-		if got := expand(in, vars); got != want {
-			t.Errorf("expand(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestCommandLine(t *testing.T) {
 	t.Parallel()
 	pod := &corev1.Pod{

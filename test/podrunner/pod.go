@@ -23,13 +23,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrs "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/serverless-mesh/ssm/test/kubelet"
 )
 
 // start brings rp up: address, network namespace, volumes, containers, then
@@ -64,7 +65,12 @@ func (r *Runner) start(ctx context.Context, rp *runningPod, pod *corev1.Pod) err
 				mounts = append(mounts, mount{source: src, target: vm.MountPath})
 			}
 		}
-		env := containerEnv(pod, &c, ip.String(), r.cfg.HostIP)
+		// A kubelet would refuse to start the container; the runner runs it
+		// with the variable empty and says so.
+		env, problems := kubelet.Env(pod, &c, ip.String(), r.cfg.HostIP)
+		for _, p := range problems {
+			log.Print(p)
+		}
 		p, err := startProcess(c.Name, rp.netns, bin, env, mounts, filepath.Join(rp.dir, c.Name+".log"))
 		if err != nil {
 			return fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
@@ -98,66 +104,6 @@ func (r *Runner) start(ctx context.Context, rp *runningPod, pod *corev1.Pod) err
 		log.Printf("pod %s/%s: ready", pod.Namespace, pod.Name)
 	}()
 	return nil
-}
-
-// containerEnv is c's environment as the kubelet would give it: the spec's
-// values with fieldRef and resourceFieldRef resolved, plus a PATH for the
-// tools (ip, unshare, sh) that start it.
-func containerEnv(pod *corev1.Pod, c *corev1.Container, podIP, hostIP string) []string {
-	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=" + pod.Name}
-	for _, e := range c.Env {
-		v := e.Value
-		switch {
-		case e.ValueFrom == nil:
-		case e.ValueFrom.FieldRef != nil:
-			switch e.ValueFrom.FieldRef.FieldPath {
-			case "metadata.name":
-				v = pod.Name
-			case "metadata.namespace":
-				v = pod.Namespace
-			case "metadata.uid":
-				v = string(pod.UID)
-			case "spec.serviceAccountName":
-				v = pod.Spec.ServiceAccountName
-			case "spec.nodeName":
-				v = pod.Spec.NodeName
-			case "status.podIP", "status.podIPs":
-				v = podIP
-			case "status.hostIP", "status.hostIPs":
-				v = hostIP
-			default:
-				log.Printf("pod %s/%s: container %s: env %s: fieldRef %s not supported; left empty",
-					pod.Namespace, pod.Name, c.Name, e.Name, e.ValueFrom.FieldRef.FieldPath)
-			}
-		case e.ValueFrom.ResourceFieldRef != nil:
-			v = resourceValue(c, e.ValueFrom.ResourceFieldRef.Resource)
-		default:
-			log.Printf("pod %s/%s: container %s: env %s: only fieldRef and resourceFieldRef are supported; left empty",
-				pod.Namespace, pod.Name, c.Name, e.Name)
-		}
-		env = append(env, e.Name+"="+v)
-	}
-	return env
-}
-
-// resourceValue is a resourceFieldRef's value with divisor 1: the limit if
-// set, else the request, else the node's (made-up) capacity: 2 CPUs, 4 GiB.
-func resourceValue(c *corev1.Container, resource string) string {
-	name := corev1.ResourceName(strings.TrimPrefix(strings.TrimPrefix(resource, "limits."), "requests."))
-	q, ok := c.Resources.Limits[name]
-	if !ok || strings.HasPrefix(resource, "requests.") {
-		q, ok = c.Resources.Requests[name]
-	}
-	if ok {
-		if name == corev1.ResourceCPU {
-			return strconv.FormatInt(q.MilliValue()/1000+min(1, q.MilliValue()%1000), 10)
-		}
-		return strconv.FormatInt(q.Value(), 10)
-	}
-	if name == corev1.ResourceCPU {
-		return "2"
-	}
-	return strconv.FormatInt(4<<30, 10)
 }
 
 // writeDownwardVolumes writes the pod's downwardAPI volumes (labels and

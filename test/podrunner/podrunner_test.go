@@ -21,9 +21,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestAllocatorGoesRoundThePrefix(t *testing.T) {
@@ -61,63 +58,6 @@ func TestAllocatorGoesRoundThePrefix(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("addresses (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestContainerEnv(t *testing.T) {
-	t.Parallel()
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u-1"},
-		Spec:       corev1.PodSpec{ServiceAccountName: "sa", NodeName: "kwok-node-0"},
-	}
-	field := func(path string) *corev1.EnvVarSource {
-		return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}
-	}
-	tests := []struct {
-		name string
-		c    corev1.Container
-		want []string
-	}{{
-		name: "values and field references",
-		c: corev1.Container{Name: "q", Env: []corev1.EnvVar{
-			{Name: "PLAIN", Value: "v"},
-			{Name: "POD", ValueFrom: field("metadata.name")},
-			{Name: "NS", ValueFrom: field("metadata.namespace")},
-			{Name: "UID", ValueFrom: field("metadata.uid")},
-			{Name: "SA", ValueFrom: field("spec.serviceAccountName")},
-			{Name: "IP", ValueFrom: field("status.podIP")},
-			{Name: "HOST", ValueFrom: field("status.hostIP")},
-			{Name: "ODD", ValueFrom: field("metadata.generation")},
-		}},
-		want: []string{
-			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=p",
-			"PLAIN=v", "POD=p", "NS=ns", "UID=u-1", "SA=sa", "IP=10.244.1.7", "HOST=10.200.0.1", "ODD=",
-		},
-	}, {
-		name: "resource references",
-		c: corev1.Container{Name: "q",
-			Resources: corev1.ResourceRequirements{
-				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1500m")},
-				Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")},
-			},
-			Env: []corev1.EnvVar{
-				{Name: "CPU", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.cpu"}}},
-				{Name: "MEM", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "requests.memory"}}},
-				{Name: "MEMLIMIT", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory"}}},
-			}},
-		want: []string{
-			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=p",
-			"CPU=2", "MEM=67108864", "MEMLIMIT=67108864",
-		},
-	}}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got := containerEnv(pod, &tc.c, "10.244.1.7", "10.200.0.1")
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("env (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -19,10 +19,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -31,6 +29,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/serverless-mesh/ssm/test/kubelet"
 )
 
 // setRunning writes the pod's status as a kubelet would for running
@@ -97,9 +97,7 @@ func setCondition(st *corev1.PodStatus, t corev1.PodConditionType, s corev1.Cond
 // 2xx/3xx (what the kubelet counts as success) or ctx ends; it returns the
 // containers found ready.
 func waitReady(ctx context.Context, pod *corev1.Pod, podIP string) (map[string]bool, error) {
-	client := &http.Client{Timeout: time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
+	client := kubelet.ProbeClient()
 	ready := map[string]bool{}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -109,13 +107,8 @@ func waitReady(ctx context.Context, pod *corev1.Pod, podIP string) (map[string]b
 			if ready[c.Name] || c.ReadinessProbe == nil {
 				continue
 			}
-			g := c.ReadinessProbe.HTTPGet
-			if g == nil {
-				// exec/TCP probes: none of the containers run here use them.
-				ready[c.Name] = true
-				continue
-			}
-			if probeOnce(ctx, client, &c, g, podIP) {
+			// exec/TCP probes: none of the containers run here use them.
+			if err := kubelet.Probe(ctx, client, &c, podIP); err == nil || errors.Is(err, kubelet.ErrUnsupportedProbe) {
 				ready[c.Name] = true
 				continue
 			}
@@ -130,41 +123,6 @@ func waitReady(ctx context.Context, pod *corev1.Pod, podIP string) (map[string]b
 		case <-tick.C:
 		}
 	}
-}
-
-func probeOnce(ctx context.Context, client *http.Client, c *corev1.Container, g *corev1.HTTPGetAction, podIP string) bool {
-	port := g.Port.IntValue()
-	if port == 0 {
-		for _, p := range c.Ports {
-			if p.Name == g.Port.StrVal {
-				port = int(p.ContainerPort)
-			}
-		}
-	}
-	host := podIP
-	if g.Host != "" {
-		host = g.Host
-	}
-	url := "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + g.Path
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return false
-	}
-	req.Header.Set("User-Agent", "kube-probe/1.35")
-	for _, h := range g.HTTPHeaders {
-		if h.Name == "Host" {
-			req.Host = h.Value
-			continue
-		}
-		req.Header.Set(h.Name, h.Value)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return false
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
-	return resp.StatusCode >= 200 && resp.StatusCode < 400
 }
 
 // finishDeletion does what the kubelet does once a terminating pod's
