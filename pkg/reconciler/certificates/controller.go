@@ -72,9 +72,7 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	caKey := r.caKey()
 	// The new leader of the CA key looks at every Secret at once.
 	r.PromoteFunc = func(bkt pkgreconciler.Bucket, enq func(pkgreconciler.Bucket, types.NamespacedName)) error {
-		if bkt.Has(caKey) {
-			enq(bkt, caKey)
-		}
+		enq(bkt, caKey)
 		return nil
 	}
 	impl := controller.NewContext(ctx, r, controller.ControllerOptions{

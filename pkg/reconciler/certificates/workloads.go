@@ -108,7 +108,8 @@ func needsWorkloadCertificate(dep *appsv1.Deployment) bool {
 	return dep.Spec.Template.Annotations[ssm.QueueProxyPluginAnnotationKey] == "enable"
 }
 
-// enqueueCertifiedDeployments enqueues the revision Deployments in bkt
+// enqueueCertifiedDeployments hands enq, which keeps the keys of bkt
+// (knative.dev/pkg's Impl.MaybeEnqueueBucketKey), the revision Deployments
 // whose pods need a workload certificate.
 func enqueueCertifiedDeployments(deployments appsv1listers.DeploymentLister, bkt pkgreconciler.Bucket, enq func(pkgreconciler.Bucket, types.NamespacedName)) error {
 	all, err := deployments.List(labels.Everything())
@@ -116,9 +117,8 @@ func enqueueCertifiedDeployments(deployments appsv1listers.DeploymentLister, bkt
 		return fmt.Errorf("listing revision Deployments: %w", err)
 	}
 	for _, dep := range all {
-		key := types.NamespacedName{Namespace: dep.Namespace, Name: dep.Name}
-		if needsWorkloadCertificate(dep) && bkt.Has(key) {
-			enq(bkt, key)
+		if needsWorkloadCertificate(dep) {
+			enq(bkt, types.NamespacedName{Namespace: dep.Namespace, Name: dep.Name})
 		}
 	}
 	return nil

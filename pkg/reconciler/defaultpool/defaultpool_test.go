@@ -42,6 +42,7 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
 	fakessmclientset "github.com/serverless-mesh/ssm/pkg/client/clientset/versioned/fake"
 	ssmlisters "github.com/serverless-mesh/ssm/pkg/client/listers/ssm/v1alpha1"
+	ssmtesting "github.com/serverless-mesh/ssm/pkg/reconciler/testing"
 )
 
 const (
@@ -289,12 +290,7 @@ func TestPromoteEnqueuesConfigSSM(t *testing.T) {
 	t.Parallel()
 	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	r := newReconciler(systemNS, fakessmclientset.NewSimpleClientset(), ssmlisters.NewProxyPoolLister(indexer))
-	var got []types.NamespacedName
-	if err := r.Promote(pkgreconciler.UniversalBucket(), func(_ pkgreconciler.Bucket, k types.NamespacedName) {
-		got = append(got, k)
-	}); err != nil {
-		t.Fatalf("Promote: %v", err)
-	}
+	got := ssmtesting.Promote(t, r, pkgreconciler.UniversalBucket())
 	want := []types.NamespacedName{{Namespace: "knative-serving", Name: "config-ssm"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("enqueued on promotion (-want +got):\n%s", diff)

@@ -113,7 +113,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
 	return r.ensureSlice(ctx, desired)
 }
 
-// enqueueRevisions enqueues every revision in bkt: each may need its lease
+// enqueueRevisions hands every revision to enq, which keeps those of bkt
+// (knative.dev/pkg's Impl.MaybeEnqueueBucketKey): each may need its lease
 // Service and activator slice created, updated or deleted.
 func enqueueRevisions(revisions servinglisters.RevisionLister, bkt pkgreconciler.Bucket, enq func(pkgreconciler.Bucket, types.NamespacedName)) error {
 	all, err := revisions.List(labels.Everything())
@@ -121,9 +122,7 @@ func enqueueRevisions(revisions servinglisters.RevisionLister, bkt pkgreconciler
 		return fmt.Errorf("listing revisions: %w", err)
 	}
 	for _, rev := range all {
-		if key := (types.NamespacedName{Namespace: rev.Namespace, Name: rev.Name}); bkt.Has(key) {
-			enq(bkt, key)
-		}
+		enq(bkt, types.NamespacedName{Namespace: rev.Namespace, Name: rev.Name})
 	}
 	return nil
 }
