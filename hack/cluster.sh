@@ -81,7 +81,6 @@ API="https://${HUB_IP}:6443"
 # address on the bridge (replica N of DEPLOYMENT is DEPLOYMENT-N). The
 # replica count is the manifest's (localpod replicas); these are only the
 # addresses there is room for.
-SSM_DEPLOYMENTS=(ssm-webhook ssm-controller ssm-pool)
 declare -A COMPONENT_IP=(
   [ssm-controller-0]=10.200.0.10
   [ssm-webhook-0]=10.200.0.11
@@ -90,7 +89,7 @@ declare -A COMPONENT_IP=(
   [ssm-webhook-1]=10.200.0.14
   [ssm-pool-1]=10.200.0.15
 )
-# The Deployment manifest of each, and the binary that stands in for its image.
+# The manifest in config/ of each SSM Deployment.
 declare -A SSM_MANIFEST=(
   [ssm-controller]=500-controller.yaml
   [ssm-webhook]=500-webhook.yaml
@@ -471,7 +470,8 @@ wait_pod_ready() {
 # Service name; there is no cluster DNS (see write_knative_hosts).
 write_ssm_hosts() {
   local ns
-  for ns in ssm-controller-0 ssm-controller-1; do
+  for ns in "${!COMPONENT_IP[@]}"; do
+    [[ "${ns}" == ssm-controller-* ]] || continue
     mkdir -p "/etc/netns/${ns}"
     {
       echo "127.0.0.1 localhost"
@@ -537,16 +537,17 @@ start_knative() {
   fi
 
 
+  local serving c
+  serving="$(go -C "${REPO_ROOT}" list -m -f '{{.Dir}}' knative.dev/serving)"
   # The webhook first: the controller's first writes go through it.
-  start_knative_component webhook
+  start_knative_component webhook "${serving}"
   wait_for kn-webhook 60 in_hub curl -sk -o /dev/null "https://${KNATIVE_IP[kn-webhook]}:8443/"
   kubectl_admin apply -f "${REPO_ROOT}/hack/local/knative.yaml" -l ssm.dev/local-phase=after-webhook >/dev/null
   wait_for kn-webhook 60 has_ca_bundle validatingwebhookconfiguration validation.webhook.serving.knative.dev
   wait_for kn-webhook 60 has_ca_bundle mutatingwebhookconfiguration webhook.serving.knative.dev
   wait_for kn-webhook 60 has_ca_bundle validatingwebhookconfiguration config.webhook.serving.knative.dev
-  local c
   for c in autoscaler activator controller; do
-    start_knative_component "${c}"
+    start_knative_component "${c}" "${serving}"
   done
   wait_for kn-autoscaler 60 in_hub curl -s -o /dev/null "http://${KNATIVE_IP[kn-autoscaler]}:8080/"
   wait_for kn-activator 60 in_hub curl -s -o /dev/null "http://${KNATIVE_IP[kn-activator]}:8012/"
@@ -557,14 +558,13 @@ start_knative() {
   fi
 }
 
-# start_knative_component NAME: Knative's component NAME (webhook,
+# start_knative_component NAME SERVING: Knative's component NAME (webhook,
 # controller, autoscaler, activator) with the arguments and environment of
 # its Deployment in Knative Serving's release manifests
-# (config/core/deployments/NAME.yaml of the pinned knative.dev/serving), as
-# pod kn-NAME in network namespace kn-NAME.
+# (config/core/deployments/NAME.yaml under SERVING, the pinned
+# knative.dev/serving module), as pod kn-NAME in network namespace kn-NAME.
 start_knative_component() {
-  local c="$1" serving bin image extra=()
-  serving="$(go -C "${REPO_ROOT}" list -m -f '{{.Dir}}' knative.dev/serving)"
+  local c="$1" serving="$2" bin image extra=()
   image="ko://knative.dev/serving/cmd/${c}"
   bin="${TOOLS}/bin/knative-${c}"
   if [[ "${c}" == activator && "${DATAPLANE}" == 1 ]]; then
@@ -784,6 +784,7 @@ wait_gone() {
 cmd_kill() {
   local name="${1:-}" target
   [[ -n "${name}" ]] || die "usage: cluster.sh kill NAME"
+  TOOLS="$("${REPO_ROOT}/hack/build-tools.sh" --print-dir)" || die "tools are not built: run hack/build-tools.sh"
   for target in $(replicas_of "${name}"); do
     kill_one "${target}"
   done
@@ -809,7 +810,6 @@ kill_one() {
   # A kubelet would see the container die and the probe fail: the pod turns
   # unready and leaves its Services' endpoints.
   if [[ -e "${STATE}/ssm-pods/${name}.name" ]]; then
-    TOOLS="$("${REPO_ROOT}/hack/build-tools.sh" --print-dir)"
     pod_status "${name}" false
   fi
   log "killed ${name}"
