@@ -784,7 +784,6 @@ wait_gone() {
 cmd_kill() {
   local name="${1:-}" target
   [[ -n "${name}" ]] || die "usage: cluster.sh kill NAME"
-  TOOLS="$("${REPO_ROOT}/hack/build-tools.sh" --print-dir)" || die "tools are not built: run hack/build-tools.sh"
   for target in $(replicas_of "${name}"); do
     kill_one "${target}"
   done
@@ -809,7 +808,10 @@ kill_one() {
   wait_gone "${name}" 5
   # A kubelet would see the container die and the probe fail: the pod turns
   # unready and leaves its Services' endpoints.
+  # Only after the kill: finding the tools takes a while, and a test times
+  # the kill against the requests it has in flight.
   if [[ -e "${STATE}/ssm-pods/${name}.name" ]]; then
+    TOOLS="${TOOLS:-$("${REPO_ROOT}/hack/build-tools.sh" --print-dir)}"
     pod_status "${name}" false
   fi
   log "killed ${name}"
