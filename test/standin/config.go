@@ -20,11 +20,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
@@ -69,6 +71,20 @@ type route struct {
 	// no upstream (Envoy's response flags UH, UF, NC), as the listener's
 	// local reply mapping says; nil keeps the 503.
 	noUpstream *localReply
+	// removeHeaders and addHeaders are the route's response header
+	// operations, applied to every response of the route, removals first.
+	removeHeaders []string
+	addHeaders    map[string]string
+}
+
+// finishHeaders applies the route's response header operations to h.
+func (r route) finishHeaders(h http.Header) {
+	for _, name := range r.removeHeaders {
+		h.Del(name)
+	}
+	for name, value := range r.addHeaders {
+		h.Set(name, value)
+	}
 }
 
 // localReply is a local reply mapping's status and added headers.
@@ -162,6 +178,9 @@ func translateRoutes(rc *routev3.RouteConfiguration, clusters, loads map[string]
 		for _, h := range r.GetMatch().GetHeaders() {
 			tr.headers[h.GetName()] = h.GetStringMatch().GetExact()
 		}
+		if err := translateResponseHeaders(r, &tr); err != nil {
+			return nil, err
+		}
 		switch {
 		case r.GetDirectResponse() != nil:
 			tr.status = r.GetDirectResponse().GetStatus()
@@ -181,6 +200,26 @@ func translateRoutes(rc *routev3.RouteConfiguration, clusters, loads map[string]
 		out = append(out, tr)
 	}
 	return out, nil
+}
+
+// translateResponseHeaders takes the route's response header operations:
+// removals, and additions that overwrite. Request header operations and
+// other append actions are errors: the stand-in does not apply them.
+func translateResponseHeaders(r *routev3.Route, tr *route) error {
+	if len(r.GetRequestHeadersToAdd()) > 0 || len(r.GetRequestHeadersToRemove()) > 0 {
+		return fmt.Errorf("route %s: request header operations are not supported", r.GetName())
+	}
+	tr.removeHeaders = append(tr.removeHeaders, r.GetResponseHeadersToRemove()...)
+	for _, h := range r.GetResponseHeadersToAdd() {
+		if h.GetAppendAction() != corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD {
+			return fmt.Errorf("route %s: response header %s: only OVERWRITE_IF_EXISTS_OR_ADD is supported", r.GetName(), h.GetHeader().GetKey())
+		}
+		if tr.addHeaders == nil {
+			tr.addHeaders = map[string]string{}
+		}
+		tr.addHeaders[h.GetHeader().GetKey()] = h.GetHeader().GetValue()
+	}
+	return nil
 }
 
 // translateLocalReply understands only the mapping pkg/pool/envoy's

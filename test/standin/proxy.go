@@ -198,6 +198,7 @@ func (p *Proxy) handler(port uint32) http.Handler {
 				continue
 			}
 			if rt.status != 0 {
+				rt.finishHeaders(w.Header())
 				w.WriteHeader(int(rt.status))
 				_, _ = io.WriteString(w, rt.body)
 				return
@@ -266,6 +267,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt route) {
 		for k, vs := range resp.Header {
 			w.Header()[k] = vs
 		}
+		rt.finishHeaders(w.Header())
 		w.WriteHeader(resp.StatusCode)
 		if _, err := io.Copy(w, resp.Body); err != nil && ctx.Err() != nil {
 			// The deadline hit mid-body; the status is already sent.
@@ -287,6 +289,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt route) {
 // what the listener's local reply mapping makes of it.
 func notForwarded(w http.ResponseWriter, rt route, msg string) {
 	status := http.StatusServiceUnavailable
+	// Envoy applies the route's header operations to its local reply, then
+	// the local reply mapping's.
+	rt.finishHeaders(w.Header())
 	if r := rt.noUpstream; r != nil {
 		status = r.status
 		for k, v := range r.headers {

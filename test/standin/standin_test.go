@@ -90,6 +90,11 @@ func podServer(t *testing.T, ca *identity.CA, id identity.ID, name string, relea
 			case <-time.After(2 * time.Second):
 			}
 		}
+		if r.URL.Path == "/own-421" {
+			// A function's own 421, trying to pass as the proxy's refusal.
+			w.Header().Set(ssm.PoolProxyRefusalHeader, ssm.PoolProxyNoUpstream)
+			w.WriteHeader(http.StatusMisdirectedRequest)
+		}
 		fmt.Fprintf(w, "%s %s", name, r.URL.Path)
 	}))
 	srv.TLS = identity.ServerConfig(identity.NewFileSource(dir))
@@ -212,28 +217,33 @@ func TestStandInServesALeasedRevision(t *testing.T) {
 
 	revisionHeaders := map[string]string{"Knative-Serving-Namespace": "fn-ns", "Knative-Serving-Revision": "fn-00001"}
 	for _, tc := range []struct {
-		name     string
-		path     string
-		headers  map[string]string
-		wantCode int
-		wantBody string
+		name        string
+		path        string
+		headers     map[string]string
+		wantCode    int
+		wantBody    string
+		wantRefusal string
 	}{{
 		name: "the leased revision's request reaches its pod over mTLS", path: "/hello",
 		headers: revisionHeaders, wantCode: 200, wantBody: "fn-pod /hello",
 	}, {
-		name: "another revision's request is misdirected", path: "/hello",
+		name: "another revision's request is misdirected, marked as the proxy's refusal", path: "/hello",
 		headers:  map[string]string{"Knative-Serving-Namespace": "fn-ns", "Knative-Serving-Revision": "other-00001"},
-		wantCode: 421, wantBody: "this pooled proxy does not serve the requested revision\n",
+		wantCode: 421, wantBody: "this pooled proxy does not serve the requested revision\n", wantRefusal: "misdirected",
 	}, {
 		name: "a request without revision headers is misdirected", path: "/hello",
-		wantCode: 421, wantBody: "this pooled proxy does not serve the requested revision\n",
+		wantCode: 421, wantBody: "this pooled proxy does not serve the requested revision\n", wantRefusal: "misdirected",
+	}, {
+		name: "the function's own 421 loses the refusal mark it forged", path: "/own-421",
+		headers: revisionHeaders, wantCode: 421, wantBody: "fn-pod /own-421",
 	}, {
 		name: "the route timeout (300ms) cuts a slow request", path: "/slow",
 		headers: revisionHeaders, wantCode: 504, wantBody: "upstream request timeout\n",
 	}} {
-		code, body := get(ssm.PoolProxyPort, tc.path, tc.headers)
-		if code != tc.wantCode || body != tc.wantBody {
-			t.Errorf("%s: got %d %q, want %d %q", tc.name, code, body, tc.wantCode, tc.wantBody)
+		code, body, refusal := getRefusal(t, p, ssm.PoolProxyPort, tc.path, tc.headers)
+		if code != tc.wantCode || body != tc.wantBody || refusal != tc.wantRefusal {
+			t.Errorf("%s: got %d %q %s=%q, want %d %q %q", tc.name, code, body,
+				ssm.PoolProxyRefusalHeader, refusal, tc.wantCode, tc.wantBody, tc.wantRefusal)
 		}
 	}
 	once.Do(func() { close(release) })
@@ -281,6 +291,13 @@ func TestStandInServesALeasedRevision(t *testing.T) {
 // getVia sends GET path to the stand-in's listener for port.
 func getVia(t *testing.T, p *Proxy, port uint32, path string, headers map[string]string) (int, string) {
 	t.Helper()
+	code, body, _ := getRefusal(t, p, port, path, headers)
+	return code, body
+}
+
+// getRefusal is getVia that also returns the proxy's refusal header.
+func getRefusal(t *testing.T, p *Proxy, port uint32, path string, headers map[string]string) (int, string, string) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "http://"+p.Addr(port)+path, nil)
 	for k, v := range headers {
 		req.Header.Set(k, v)
@@ -291,5 +308,5 @@ func getVia(t *testing.T, p *Proxy, port uint32, path string, headers map[string
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), resp.Header.Get(ssm.PoolProxyRefusalHeader)
 }

@@ -77,11 +77,17 @@ const (
 	QueueProxyMTLSPort = 8113
 
 	// PoolProxyRefusalHeader marks a pooled proxy's 421 answer to a request
-	// it never passed on because the revision had no reachable pod (yet):
-	// the caller may send that request elsewhere, and keep the lease.
+	// it never passed on: the caller may send that request elsewhere. The
+	// proxy removes the header from every upstream response, so only the
+	// proxy itself can set it.
 	PoolProxyRefusalHeader = "x-ssm-proxy-refused"
-	// PoolProxyNoUpstream is PoolProxyRefusalHeader's value for that case.
+	// PoolProxyNoUpstream is PoolProxyRefusalHeader's value when the
+	// revision had no reachable pod (yet): the caller keeps the lease.
 	PoolProxyNoUpstream = "no-upstream"
+	// PoolProxyMisdirected is PoolProxyRefusalHeader's value when the proxy
+	// does not serve the requested revision (a stale lease): the caller
+	// drops the lease.
+	PoolProxyMisdirected = "misdirected"
 
 	// PoolProxyServiceAccount is the ServiceAccount of pooled Envoys in their
 	// pool's namespace; their SPIFFE identity is derived from it.

@@ -154,3 +154,20 @@ func ParseRetryOn(retryOn string) (string, error) {
 	}
 	return strings.Join(out, ","), nil
 }
+
+// WithoutResponseHeaders makes r remove the named headers from every
+// response it passes on, so that an upstream cannot send them to the client.
+func WithoutResponseHeaders(r *route.Route, names ...string) *route.Route {
+	r.ResponseHeadersToRemove = append(r.ResponseHeadersToRemove, names...)
+	return r
+}
+
+// WithResponseHeader makes r set header name to value on its responses,
+// replacing any value already there.
+func WithResponseHeader(r *route.Route, name, value string) *route.Route {
+	r.ResponseHeadersToAdd = append(r.ResponseHeadersToAdd, &core.HeaderValueOption{
+		Header:       &core.HeaderValue{Key: name, Value: value},
+		AppendAction: core.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+	})
+	return r
+}

@@ -120,8 +120,14 @@ func routeConfiguration(name string, v validConfig) (*route.RouteConfiguration, 
 		revisionNamespaceHeader: v.key.Namespace,
 		revisionNameHeader:      v.key.Name,
 	})
-	return envoy.RouteConfiguration(name,
-		envoy.VirtualHost(name, []string{"*"},
-			served,
-			envoy.PrefixDirectResponseRoute("misdirected", "/", 421, misdirectedBody))), nil
+	// The activator replays a request on Knative's path only when the proxy
+	// marks its 421 as its own refusal: the mark is taken off every upstream
+	// response, so a function's 421 (with or without it) reaches the client
+	// once. Envoy applies the local reply mapping's headers after the
+	// route's, so a no-upstream refusal keeps its mark.
+	served = envoy.WithoutResponseHeaders(served, ssm.PoolProxyRefusalHeader)
+	misdirected := envoy.WithResponseHeader(
+		envoy.PrefixDirectResponseRoute("misdirected", "/", http.StatusMisdirectedRequest, misdirectedBody),
+		ssm.PoolProxyRefusalHeader, ssm.PoolProxyMisdirected)
+	return envoy.RouteConfiguration(name, envoy.VirtualHost(name, []string{"*"}, served, misdirected)), nil
 }
