@@ -255,6 +255,6 @@ func (w *watches) configChanged(obj any) {
 		w.logger.Errorw("config-ssm rejected; keeping the last accepted policy defaults", zap.Error(err))
 		return
 	}
-	w.src.SetDefaults(parsed.Policy)
+	w.src.SetConfig(parsed.Policy, parsed.SidecarlessRevisions)
 	w.revisionsMatching(metav1.NamespaceAll, labels.Everything())
 }

@@ -209,19 +209,29 @@ func (f *fakeStock) tries() int {
 
 func newTestHook(t *testing.T, stock Throttler, leases leaseapi.LeasesClient, opts Options) (*Hook, *clocktesting.FakePassiveClock) {
 	t.Helper()
+	return newHookOn(t, stock, leases, revisionLister(t), opts)
+}
+
+// newHookOn is newTestHook reading the given revisions.
+func newHookOn(t *testing.T, stock Throttler, leases leaseapi.LeasesClient, revisions servinglisters.RevisionLister, opts Options) (*Hook, *clocktesting.FakePassiveClock) {
+	t.Helper()
 	clk := clocktesting.NewFakePassiveClock(testEpoch)
 	opts.Clock = clk
-	h, err := New(stock, leases, revisionLister(t), opts)
+	h, err := New(stock, leases, revisions, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(h.Close)
+	// The switch that lets revisions lease (policy.Leasable); tests of the
+	// shipped default turn it off again.
+	h.UpdateFromConfigMap(ssmConfigMap(sidecarlessOn))
 	return h, clk
 }
 
-// withAttempt is what Hook.Handler does to a request's context.
+// withAttempt is what Hook.Handler does to the context of a request
+// without a body.
 func withAttempt(ctx context.Context) context.Context {
-	return context.WithValue(ctx, attemptKey{}, &attempt{})
+	return context.WithValue(ctx, attemptKey{}, &attempt{replayable: true})
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -234,27 +234,24 @@ func (h *Hook) Try(ctx context.Context, revID types.NamespacedName, fn func(dest
 		if cs != nil && !cs.firstByteSeen() {
 			a.coldStart = cs
 		}
-		if a.podMTLS != nil {
-			// Transport upgrades only what the stock throttler chose, and
-			// must know whether that is a pod or the ClusterIP.
-			inner := fn
-			fn = func(dest string, isClusterIP bool) error {
-				a.dest, a.destIsClusterIP = dest, isClusterIP
-				return inner(dest, isClusterIP)
-			}
-		}
 	}
 	// The lease carries a request only inside the stock throttler's
 	// callback, that is while Knative has a ready pod for it: a leased
 	// proxy routes to the revision's ready pods and answers 503 when there
 	// are none (after a scale to zero within the idle period, say), which
 	// must never reach a client. The throttler's concurrency accounting
-	// then covers leased requests too.
+	// then covers leased requests too, and the slot it grants is the one a
+	// refused request falls back in: Transport sends it to dest, never
+	// through the throttler again (with containerConcurrency 1 a second Try
+	// would wait for the slot the request itself holds).
 	return h.stock.Try(ctx, revID, func(dest string, isClusterIP bool) error {
 		if cs != nil && !cs.podReadySeen() {
 			cs.podReady(h.opts.Clock.Now())
 		}
-		if l := st.lease.Load(); l != nil && a != nil {
+		if a != nil {
+			a.dest, a.destIsClusterIP = dest, isClusterIP
+		}
+		if l := st.lease.Load(); l != nil && a != nil && a.replayable {
 			now := h.now()
 			if l.usable(now) {
 				a.lease = l

@@ -56,23 +56,21 @@ func (h *Hook) requestLease(st *revisionState, cs *coldStart) {
 	}
 }
 
-// pooled reports whether SSM may lease a proxy for the revision: it carries
-// ssm.dev/* annotations that parse, and does not opt out with
-// ssm.dev/proxy-pool: none. Whether its lifecycle class has a pool is
-// ssm-pool's decision (it answers NOT_POOLED).
+// pooled reports whether SSM may lease a proxy for the revision, by
+// policy.Leasable over config-ssm as this activator last read it: its pods
+// run without a sidecar and its policy names a pool. ssm-pool applies the
+// same rule and answers NOT_POOLED where it disagrees (a config-ssm change
+// that one has seen before the other).
 func (h *Hook) pooled(key types.NamespacedName) (bool, error) {
+	cfg := h.ssmConfig.Load()
+	if cfg == nil || !cfg.enabled {
+		return false, nil
+	}
 	rev, err := h.revisions.Revisions(key.Namespace).Get(key.Name)
 	if err != nil {
 		return false, fmt.Errorf("revision %s: %w", key, err)
 	}
-	if !policy.HasSSMAnnotations(rev.Annotations) {
-		return false, nil
-	}
-	o, ferr := policy.ParseAnnotations(rev.Annotations)
-	if ferr != nil {
-		return false, fmt.Errorf("revision %s: %w", key, ferr)
-	}
-	return o.ProxyPool == nil || *o.ProxyPool != policy.NoProxyPool, nil
+	return policy.Leasable(rev.Annotations, cfg.defaults, cfg.enabled), nil
 }
 
 // lease makes one Lease call within the deadline and keeps the proxy when

@@ -118,15 +118,7 @@ func (h *Hook) podMTLSFor(ctx context.Context, revID types.NamespacedName, st *r
 // annotations do not parse or whose policy does not resolve was left
 // unchanged by the webhook, sidecar included, so it gets plaintext too.
 func (h *Hook) resolvePodMTLS(rev *servingv1.Revision, cfg *sidecarlessConfig) *podMTLS {
-	if !policy.HasSSMAnnotations(rev.Annotations) {
-		return nil
-	}
-	overrides, ferr := policy.ParseAnnotations(rev.Annotations)
-	if ferr != nil {
-		return nil
-	}
-	p, err := policy.Resolve(policy.Input{Annotations: overrides, Defaults: cfg.defaults})
-	if err != nil || !policy.Sidecarless(p) {
+	if _, ok := policy.SidecarlessRevision(rev.Annotations, cfg.defaults, cfg.enabled); !ok {
 		return nil
 	}
 	sa := rev.Spec.ServiceAccountName

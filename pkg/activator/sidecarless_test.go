@@ -256,6 +256,8 @@ func TestSidecarlessRevisionTransport(t *testing.T) {
 			h, _ := newTestHook(t, stock, dialLeases(t, downPoolAddress(t)), opts)
 			if tc.config != nil {
 				h.UpdateFromConfigMap(ssmConfigMap(tc.config))
+			} else {
+				h.ssmConfig.Store(nil) // as before the watcher's first call
 			}
 			code, body := getThrough(revisionChain(t, h, tc.rev))
 			if code != tc.wantCode || (tc.wantBody != "" && body != tc.wantBody) {
@@ -316,7 +318,11 @@ func TestSidecarlessVerdictFollowsChanges(t *testing.T) {
 
 func TestUpdateFromConfigMap(t *testing.T) {
 	t.Parallel()
-	h, _ := newTestHook(t, &fakeStock{dest: stockDest}, dialLeases(t, downPoolAddress(t)), Options{})
+	h, err := New(&fakeStock{dest: stockDest}, dialLeases(t, downPoolAddress(t)), revisionLister(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
 	if h.ssmConfig.Load() != nil {
 		t.Fatal("config-ssm set before any was seen")
 	}
@@ -349,6 +355,7 @@ func TestSidecarlessRevisionWithLease(t *testing.T) {
 	var refuse atomic.Bool
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if refuse.Load() {
+			w.Header().Set("x-ssm-proxy-refused", "misdirected")
 			w.WriteHeader(http.StatusMisdirectedRequest)
 			return
 		}

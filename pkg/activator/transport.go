@@ -44,10 +44,16 @@ type attempt struct {
 	// lease is set when Try sent the request to a leased proxy.
 	lease *heldLease
 	// podMTLS is set when the revision is sidecar-less: its pods take only
-	// mTLS. dest and destIsClusterIP are then what the stock throttler chose.
-	podMTLS         *podMTLS
+	// mTLS.
+	podMTLS *podMTLS
+	// dest and destIsClusterIP are what the stock throttler chose, inside
+	// whose slot the request runs, lease or not.
 	dest            string
 	destIsClusterIP bool
+	// replayable is set when the request's whole body can be kept for a
+	// second attempt (see replayable): only such a request may take a path
+	// that can refuse it.
+	replayable bool
 }
 
 type attemptKey struct{}
@@ -70,8 +76,21 @@ func (h *Hook) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), attemptKey{}, &attempt{podMTLS: target})))
+		a := &attempt{podMTLS: target, replayable: replayable(r)}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), attemptKey{}, a)))
 	})
+}
+
+// replayable reports whether r's body, if any, fits what a refused attempt
+// keeps for the next one. A body of unknown length (chunked, HTTP/2 without
+// content-length) or over maxReplayBytes may be gone when a pooled proxy
+// refuses the request, so such a request never goes through a lease: it
+// takes Knative's path, as it would without SSM.
+func replayable(r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	return r.ContentLength >= 0 && r.ContentLength <= maxReplayBytes
 }
 
 // needsAttempt reports whether a request of the revision may go through a
@@ -160,7 +179,15 @@ func (t *leaseTransport) throughLease(req *http.Request, a *attempt) (*http.Resp
 		out.Body = body
 	}
 	resp, err := t.next.RoundTrip(out)
-	if err == nil && resp.StatusCode != http.StatusMisdirectedRequest {
+	refusal := ""
+	if resp != nil {
+		refusal = resp.Header.Get(ssm.PoolProxyRefusalHeader)
+	}
+	if err == nil && (resp.StatusCode != http.StatusMisdirectedRequest || refusal == "") {
+		// The proxy passed the request on. A 421 without the refusal header
+		// is the function's own answer: the proxy removes that header from
+		// every upstream response, so a function cannot make its answer
+		// look like a refusal and be run again.
 		if a.coldStart != nil {
 			a.coldStart.firstByteVia(t.hook.opts.Clock.Now(), viaLease)
 		}
@@ -171,7 +198,7 @@ func (t *leaseTransport) throughLease(req *http.Request, a *attempt) (*http.Resp
 		// run the function twice.
 		return nil, err
 	}
-	if notYet := resp != nil && resp.Header.Get(ssm.PoolProxyRefusalHeader) == ssm.PoolProxyNoUpstream; !notYet {
+	if refusal != ssm.PoolProxyNoUpstream {
 		// Unreachable, or a stale lease (the proxy serves another revision
 		// now). A proxy that merely has no endpoint of the revision yet
 		// (Knative saw the new pod ready before its EndpointSlice did)
@@ -182,7 +209,12 @@ func (t *leaseTransport) throughLease(req *http.Request, a *attempt) (*http.Resp
 	if body != nil {
 		var ok bool
 		if replay, ok = body.detach(); !ok {
-			return resp, err
+			// Unreachable for a request Try let through the lease (its
+			// body fits); kept so that a wrong caller fails, not replays.
+			if resp != nil {
+				resp.Body.Close()
+			}
+			return nil, fmt.Errorf("revision %s: leased proxy refused a request whose body was not kept", a.rev.key)
 		}
 	}
 	if resp != nil {
@@ -191,35 +223,31 @@ func (t *leaseTransport) throughLease(req *http.Request, a *attempt) (*http.Resp
 		resp.Body.Close()
 	}
 	t.hook.opts.Logger.Debugw("Leased proxy did not pass a request on; Knative's path serves it",
-		zap.String("revision", a.rev.key.String()), zap.String("address", a.lease.address), zap.Error(err))
-	return t.throughStock(req, replay, a)
+		zap.String("revision", a.rev.key.String()), zap.String("address", a.lease.address),
+		zap.String("refusal", refusal), zap.Error(err))
+	return t.toStockDest(req, replay, a)
 }
 
-// throughStock sends the request where the stock throttler says, as
-// Knative's handler would have, had Try not chosen the lease.
-func (t *leaseTransport) throughStock(req *http.Request, body io.ReadCloser, a *attempt) (*http.Response, error) {
+// toStockDest sends the request where the stock throttler said when it
+// granted the request its slot, as Knative's handler would have, had Try
+// not chosen the lease.
+func (t *leaseTransport) toStockDest(req *http.Request, body io.ReadCloser, a *attempt) (*http.Response, error) {
+	out := req.Clone(req.Context())
+	out.URL.Host = a.dest
+	out.Body = body
 	var (
-		resp  *http.Response
-		rtErr error
+		resp *http.Response
+		err  error
 	)
-	err := t.hook.stock.Try(req.Context(), a.rev.key, func(dest string, isClusterIP bool) error {
-		out := req.Clone(req.Context())
-		out.URL.Host = dest
-		out.Body = body
-		if a.podMTLS != nil {
-			resp, rtErr = t.toRevisionPod(out, a, isClusterIP)
-		} else {
-			resp, rtErr = t.next.RoundTrip(out)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("revision %s: after its leased proxy refused, Knative's path: %w", a.rev.key, err)
+	if a.podMTLS != nil {
+		resp, err = t.toRevisionPod(out, a, a.destIsClusterIP)
+	} else {
+		resp, err = t.next.RoundTrip(out)
 	}
-	if rtErr == nil && a.coldStart != nil {
+	if err == nil && a.coldStart != nil {
 		a.coldStart.firstByteVia(t.hook.opts.Clock.Now(), viaKnative)
 	}
-	return resp, rtErr
+	return resp, err
 }
 
 // isConnectionError reports whether the request never reached the proxy.

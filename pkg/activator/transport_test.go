@@ -63,9 +63,11 @@ func send(t *testing.T, chain http.Handler, body string) (int, string) {
 // requests that still carry Knative's revision headers (they must not).
 type backend struct {
 	leakedHeaders atomic.Int32
+	hits          atomic.Int32
 }
 
 func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.hits.Add(1)
 	if r.Header.Get("Knative-Serving-Revision") != "" {
 		b.leakedHeaders.Add(1)
 	}
@@ -77,6 +79,7 @@ func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // revision, and answers others 421 as the lease's route does.
 func pooledProxy(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Knative-Serving-Namespace") != pooledRev.Namespace || r.Header.Get("Knative-Serving-Revision") != pooledRev.Name {
+		w.Header().Set("x-ssm-proxy-refused", "misdirected")
 		http.Error(w, "this pooled proxy does not serve the requested revision", http.StatusMisdirectedRequest)
 		return
 	}
@@ -90,40 +93,58 @@ func TestRequestsThroughTheLeasedProxy(t *testing.T) {
 		name string
 		// proxy answers at the leased address; nil means nothing listens.
 		proxy     http.HandlerFunc
+		wantCode  int
 		wantBody  string
 		wantLease bool
+		// wantPodHits is how many of the requests reached the pod.
+		wantPodHits int32
 	}{{
-		name:      "proxy serves the revision",
-		proxy:     pooledProxy,
-		wantBody:  "proxy:second",
-		wantLease: true,
+		name:        "proxy serves the revision",
+		proxy:       pooledProxy,
+		wantBody:    "proxy:second",
+		wantLease:   true,
+		wantPodHits: 1,
 	}, {
-		name: "proxy leased to another revision answers 421",
+		name: "proxy leased to another revision answers 421 marked misdirected",
 		proxy: func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("x-ssm-proxy-refused", "misdirected")
 			w.WriteHeader(http.StatusMisdirectedRequest)
 		},
-		wantBody:  "backend:second",
-		wantLease: false,
+		wantBody:    "backend:second",
+		wantLease:   false,
+		wantPodHits: 2,
+	}, {
+		name: "the function's own 421 (no refusal mark) reaches the client once, never replayed",
+		proxy: func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "function says: misdirected", http.StatusMisdirectedRequest)
+		},
+		wantCode:    http.StatusMisdirectedRequest,
+		wantBody:    "function says: misdirected\n",
+		wantLease:   true,
+		wantPodHits: 1,
 	}, {
 		name: "proxy without the revision's new pod yet: 421 marked no-upstream, the request goes to the pod, the lease stays",
 		proxy: func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("x-ssm-proxy-refused", "no-upstream")
 			http.Error(w, "no healthy upstream", http.StatusMisdirectedRequest)
 		},
-		wantBody:  "backend:second",
-		wantLease: true,
+		wantBody:    "backend:second",
+		wantLease:   true,
+		wantPodHits: 2,
 	}, {
 		name: "another refusal value is a stale lease",
 		proxy: func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("x-ssm-proxy-refused", "something-else")
 			w.WriteHeader(http.StatusMisdirectedRequest)
 		},
-		wantBody:  "backend:second",
-		wantLease: false,
+		wantBody:    "backend:second",
+		wantLease:   false,
+		wantPodHits: 2,
 	}, {
-		name:      "proxy gone: connection refused",
-		wantBody:  "backend:second",
-		wantLease: false,
+		name:        "proxy gone: connection refused",
+		wantBody:    "backend:second",
+		wantLease:   false,
+		wantPodHits: 2,
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,8 +174,15 @@ func TestRequestsThroughTheLeasedProxy(t *testing.T) {
 			if st.lease.Load() == nil {
 				t.Fatal("no lease granted")
 			}
-			if code, body := send(t, chain, "second"); code != http.StatusOK || body != tc.wantBody {
-				t.Errorf("request with the lease: %d %q, want 200 %q", code, body, tc.wantBody)
+			wantCode := tc.wantCode
+			if wantCode == 0 {
+				wantCode = http.StatusOK
+			}
+			if code, body := send(t, chain, "second"); code != wantCode || body != tc.wantBody {
+				t.Errorf("request with the lease: %d %q, want %d %q", code, body, wantCode, tc.wantBody)
+			}
+			if got := pod.hits.Load(); got != tc.wantPodHits {
+				t.Errorf("the pod served %d requests, want %d", got, tc.wantPodHits)
 			}
 			if got := st.lease.Load() != nil; got != tc.wantLease {
 				t.Errorf("lease held = %v, want %v", got, tc.wantLease)

@@ -36,6 +36,8 @@ func TestLeaseOutcomes(t *testing.T) {
 	t.Parallel()
 	unpooled := pooledRevision("long")
 	unpooled.Policy.ProxyPool = "none"
+	sidecarKept := pooledRevision("kept")
+	sidecarKept.Unleasable = "config-ssm's sidecarless-revisions is off, so its pods keep their Istio sidecar"
 	tests := []struct {
 		name string
 		// setup prepares the server; it returns the revision to lease.
@@ -65,6 +67,17 @@ func TestLeaseOutcomes(t *testing.T) {
 		want: &leaseapi.LeaseResponse{
 			Outcome: leaseapi.LeaseResponse_NOT_POOLED,
 			Message: `revision team/long uses no pooled proxy (proxy pool "none")`,
+		},
+	}, {
+		name: "a pool named, but the pods keep their sidecar: not pooled, even with a warm proxy",
+		setup: func(e *env) string {
+			e.source.set(sidecarKept)
+			e.connectWarm("envoy-0")
+			return "kept"
+		},
+		want: &leaseapi.LeaseResponse{
+			Outcome: leaseapi.LeaseResponse_NOT_POOLED,
+			Message: "revision team/kept may not lease a pooled proxy: config-ssm's sidecarless-revisions is off, so its pods keep their Istio sidecar",
 		},
 	}, {
 		name: "pool without proxies",

@@ -98,10 +98,11 @@ func (s *Server) lease(ctx context.Context, key revision.Key) (*leaseapi.LeaseRe
 	}
 	if !cfg.Pooled() {
 		s.mu.Unlock()
-		return &leaseapi.LeaseResponse{
-			Outcome: leaseapi.LeaseResponse_NOT_POOLED,
-			Message: fmt.Sprintf("revision %s uses no pooled proxy (proxy pool %q)", key, cfg.Policy.ProxyPool),
-		}, nil
+		msg := fmt.Sprintf("revision %s uses no pooled proxy (proxy pool %q)", key, cfg.Policy.ProxyPool)
+		if cfg.Unleasable != "" {
+			msg = fmt.Sprintf("revision %s may not lease a pooled proxy: %s", key, cfg.Unleasable)
+		}
+		return &leaseapi.LeaseResponse{Outcome: leaseapi.LeaseResponse_NOT_POOLED, Message: msg}, nil
 	}
 	if l := s.leases[key]; l != nil {
 		if l.granted {

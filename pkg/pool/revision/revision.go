@@ -72,11 +72,15 @@ type Config struct {
 	// scale-to-zero grace period, while Knative moves its traffic to the
 	// activator.
 	ScaledToZero bool
+	// Unleasable says why the revision may not lease a pooled proxy even
+	// though its policy names a pool (see policy.Leasable); empty when it
+	// may.
+	Unleasable string
 }
 
 // Pooled reports whether the revision leases pooled proxies.
 func (c Config) Pooled() bool {
-	return c.Policy.ProxyPool != "" && c.Policy.ProxyPool != policy.NoProxyPool
+	return c.Unleasable == "" && c.Policy.ProxyPool != "" && c.Policy.ProxyPool != policy.NoProxyPool
 }
 
 // Source supplies revision configurations. The pool server's implementation

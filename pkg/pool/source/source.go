@@ -63,25 +63,33 @@ type Source struct {
 	// systemNamespace holds the shared pools: a pool name that names no
 	// ProxyPool in the revision's own namespace refers to the one here.
 	systemNamespace string
-	defaults        atomic.Pointer[policy.Defaults]
+	config          atomic.Pointer[leaseConfig]
+}
+
+// leaseConfig is what the source reads from config-ssm.
+type leaseConfig struct {
+	defaults policy.Defaults
+	// sidecarlessRevisions is config-ssm's switch: while it is off every
+	// revision keeps its sidecar, and none may lease (policy.Leasable).
+	sidecarlessRevisions bool
 }
 
 var _ revision.Source = (*Source)(nil)
 
-// New returns a Source with config-ssm's built-in defaults until SetDefaults
-// is called with the parsed ConfigMap.
+// New returns a Source with config-ssm's built-in defaults (sidecar-less
+// revisions off, so nothing leases) until SetConfig is called with the
+// parsed ConfigMap.
 func New(l Listers, systemNamespace string) *Source {
 	s := &Source{listers: l, systemNamespace: systemNamespace}
-	d := policy.NewDefaults()
-	s.defaults.Store(&d)
+	s.config.Store(&leaseConfig{defaults: policy.NewDefaults()})
 	return s
 }
 
-// SetDefaults replaces the config-ssm policy defaults. The caller only passes
-// a ConfigMap that parsed: a rejected config-ssm keeps the last good one, as
-// in the controller.
-func (s *Source) SetDefaults(d policy.Defaults) {
-	s.defaults.Store(&d)
+// SetConfig replaces config-ssm's policy defaults and sidecarless-revisions
+// switch. The caller only passes a ConfigMap that parsed: a rejected
+// config-ssm keeps the last good one, as in the controller.
+func (s *Source) SetConfig(d policy.Defaults, sidecarlessRevisions bool) {
+	s.config.Store(&leaseConfig{defaults: d, sidecarlessRevisions: sidecarlessRevisions})
 }
 
 // Get resolves the revision. Observed execution times live in the
@@ -95,7 +103,8 @@ func (s *Source) Get(key revision.Key) (revision.Config, error) {
 	} else if err != nil {
 		return revision.Config{}, fmt.Errorf("getting revision %s: %w", key, err)
 	}
-	p, err := s.resolve(rev)
+	cfg := s.config.Load()
+	p, err := s.resolve(rev, cfg.defaults)
 	if err != nil {
 		return revision.Config{}, fmt.Errorf("resolving the policy of revision %s: %w", key, err)
 	}
@@ -115,7 +124,21 @@ func (s *Source) Get(key revision.Key) (revision.Config, error) {
 		Endpoints:      eps,
 		PortName:       networking.ServicePortName(rev.GetProtocol()),
 		ScaledToZero:   s.scaledToZero(key),
+		Unleasable:     unleasable(rev, cfg),
 	}, nil
+}
+
+// unleasable says why the revision's pods cannot take a pooled proxy, by
+// the rule the activator applies too; empty when they can.
+func unleasable(rev *servingv1.Revision, cfg *leaseConfig) string {
+	switch {
+	case policy.Leasable(rev.Annotations, cfg.defaults, cfg.sidecarlessRevisions):
+		return ""
+	case !cfg.sidecarlessRevisions:
+		return "config-ssm's sidecarless-revisions is off, so its pods keep their Istio sidecar"
+	default:
+		return "its ssm.dev/* annotations do not make its pods sidecar-less with a named pool"
+	}
 }
 
 // scaledToZero: the revision's PodAutoscaler (named after it) wants no pod.
@@ -130,12 +153,12 @@ func (s *Source) scaledToZero(key revision.Key) bool {
 	return pa.Status.DesiredScale != nil && *pa.Status.DesiredScale == 0
 }
 
-func (s *Source) resolve(rev *servingv1.Revision) (policy.Policy, error) {
+func (s *Source) resolve(rev *servingv1.Revision, d policy.Defaults) (policy.Policy, error) {
 	annotations, ferr := policy.ParseAnnotations(rev.Annotations)
 	if ferr != nil {
 		return policy.Policy{}, ferr
 	}
-	in := policy.Input{Annotations: annotations, Defaults: *s.defaults.Load()}
+	in := policy.Input{Annotations: annotations, Defaults: d}
 	if svcName := rev.Labels[serving.ServiceLabelKey]; svcName != "" {
 		selected, err := s.selectPolicy(rev.Namespace, svcName)
 		if err != nil {

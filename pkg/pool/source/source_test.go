@@ -82,7 +82,18 @@ func pool(ns, name string, idle time.Duration) *ssmv1alpha1.ProxyPool {
 	return p
 }
 
+// newSource is a Source over objs with config-ssm's built-in defaults and
+// sidecarless-revisions on, the switch that lets revisions lease.
 func newSource(t *testing.T, objs ...runtime.Object) *Source {
+	t.Helper()
+	s := newSourceSwitchOff(t, objs...)
+	s.SetConfig(policy.NewDefaults(), true)
+	return s
+}
+
+// newSourceSwitchOff is a Source as New leaves it: config-ssm's shipped
+// sidecarless-revisions "false".
+func newSourceSwitchOff(t *testing.T, objs ...runtime.Object) *Source {
 	t.Helper()
 	l, err := rtesting.NewListers(objs)
 	if err != nil {
@@ -137,6 +148,8 @@ func TestGet(t *testing.T) {
 		want     revision.Config
 		wantErr  string
 		notFound bool
+		// switchOff leaves config-ssm's sidecarless-revisions off.
+		switchOff bool
 	}{{
 		name:     "unknown revision",
 		key:      revision.Key{Namespace: "ns", Name: "gone"},
@@ -151,6 +164,20 @@ func TestGet(t *testing.T) {
 			Policy:         policy.Policy{ProxyPool: "none"},
 			ServiceAccount: "default",
 			PortName:       "http",
+			Unleasable:     "its ssm.dev/* annotations do not make its pods sidecar-less with a named pool",
+		},
+	}, {
+		name:      "with sidecar-less revisions off (the shipped default) a short-lived revision keeps its sidecar and may not lease",
+		objs:      []runtime.Object{rev("ns", "fn-00001", short, "")},
+		key:       revision.Key{Namespace: "ns", Name: "fn-00001"},
+		switchOff: true,
+		want: revision.Config{
+			Key:            revision.Key{Namespace: "ns", Name: "fn-00001"},
+			Pool:           revision.PoolKey{Namespace: "knative-serving", Name: "default"},
+			Policy:         shortLived2s,
+			ServiceAccount: "default",
+			PortName:       "http",
+			Unleasable:     "config-ssm's sidecarless-revisions is off, so its pods keep their Istio sidecar",
 		},
 	}, {
 		name: "short-lived revision: shared pool, ready private endpoints only, sorted, deduplicated",
@@ -214,7 +241,14 @@ func TestGet(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := newSource(t, tc.objs...).Get(tc.key)
+			src := newSource(t, tc.objs...)
+			if tc.switchOff {
+				src = newSourceSwitchOff(t, tc.objs...)
+			}
+			got, err := src.Get(tc.key)
+			if err == nil && got.Pooled() != (got.Unleasable == "" && tc.want.Pool != revision.PoolKey{}) {
+				t.Errorf("Pooled() = %v with Unleasable %q and pool %v", got.Pooled(), got.Unleasable, got.Pool)
+			}
 			if tc.wantErr != "" {
 				if err == nil || !containsLine(err.Error(), tc.wantErr) {
 					t.Fatalf("Get() error = %v, want %q", err, tc.wantErr)
