@@ -69,10 +69,23 @@ func (h *Hook) UpdateFromConfigMap(cm *corev1.ConfigMap) {
 }
 
 // podMTLS is how the hook reaches the pods of the revisions whose
-// queue-proxy presents one identity.
+// queue-proxy presents one identity: HTTP/1.1 for HTTP/1.1 requests
+// (websocket upgrades included), HTTP/2 negotiated by ALPN for HTTP/2
+// requests (h2c and gRPC revisions), as Knative's own transport picks h2c
+// or HTTP/1.1 by the request's protocol. The plugin carries either to
+// queue-proxy's plaintext port unchanged.
 type podMTLS struct {
 	server    identity.ID
 	transport *http.Transport
+	h2        *http.Transport
+}
+
+// forRequest is the transport for req's protocol.
+func (p *podMTLS) forRequest(req *http.Request) *http.Transport {
+	if req.ProtoMajor == 2 {
+		return p.h2
+	}
+	return p.transport
 }
 
 // sidecarlessVerdict caches whether a revision is sidecar-less for one
@@ -136,20 +149,27 @@ func (h *Hook) podTransport(server identity.ID) *podMTLS {
 	if v, ok := h.podTransports.Load(server); ok {
 		return v.(*podMTLS)
 	}
-	t := &podMTLS{server: server, transport: &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:     podClientTLS(h.opts.Identity, server),
-		TLSHandshakeTimeout: 10 * time.Second,
-		MaxIdleConnsPerHost: 100,
-		IdleConnTimeout:     90 * time.Second,
-		// The plugin also offers h2; HTTP/1.1 keeps this transport simple
-		// and carries every request Knative's plaintext path carries over
-		// HTTP/1.1.
-		ForceAttemptHTTP2: false,
-	}}
+	newTransport := func(protocol string) *http.Transport {
+		tr := &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:     podClientTLS(h.opts.Identity, server, protocol),
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 100,
+			IdleConnTimeout:     90 * time.Second,
+		}
+		var p http.Protocols
+		if protocol == "h2" {
+			p.SetHTTP2(true)
+		} else {
+			p.SetHTTP1(true)
+		}
+		tr.Protocols = &p
+		return tr
+	}
+	t := &podMTLS{server: server, transport: newTransport("http/1.1"), h2: newTransport("h2")}
 	v, loaded := h.podTransports.LoadOrStore(server, t)
 	if loaded {
-		t.transport.CloseIdleConnections()
+		t.closeIdleConnections()
 	}
 	return v.(*podMTLS)
 }
@@ -157,9 +177,14 @@ func (h *Hook) podTransport(server identity.ID) *podMTLS {
 // closePodTransports drops the idle connections to sidecar-less pods.
 func (h *Hook) closePodTransports() {
 	h.podTransports.Range(func(_, v any) bool {
-		v.(*podMTLS).transport.CloseIdleConnections()
+		v.(*podMTLS).closeIdleConnections()
 		return true
 	})
+}
+
+func (p *podMTLS) closeIdleConnections() {
+	p.transport.CloseIdleConnections()
+	p.h2.CloseIdleConnections()
 }
 
 // podClientTLS presents source's certificate and accepts only a server
@@ -167,10 +192,10 @@ func (h *Hook) closePodTransports() {
 // SPIFFE ID server. Both are read per handshake, so a rotated identity
 // applies to the next connection. Session resumption is off (no client
 // session cache): every connection verifies against the current bundle.
-func podClientTLS(source identity.CertSource, server identity.ID) *tls.Config {
+func podClientTLS(source identity.CertSource, server identity.ID, protocol string) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
-		NextProtos: []string{"http/1.1"},
+		NextProtos: []string{protocol},
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			return source.Certificate()
 		},
@@ -220,7 +245,7 @@ func (t *leaseTransport) viaPodMTLS(req *http.Request, target *podMTLS) (*http.R
 	out := req.Clone(req.Context())
 	out.URL.Scheme = "https"
 	out.URL.Host = net.JoinHostPort(host, strconv.Itoa(t.hook.opts.MTLSPort))
-	resp, err := target.transport.RoundTrip(out)
+	resp, err := target.forRequest(out).RoundTrip(out)
 	if err != nil {
 		return nil, fmt.Errorf("mTLS to pod %s as %s: %w", out.URL.Host, target.server, err)
 	}

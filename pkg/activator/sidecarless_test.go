@@ -81,6 +81,8 @@ type podServers struct {
 	mtls, plain         *httptest.Server
 	mtlsHits, plainHits atomic.Int32
 	peer                atomic.Value // string
+	// proto is the protocol of the latest request over mTLS.
+	proto atomic.Value // string
 }
 
 func newPodServers(t *testing.T, pki testPKI, serverSA string) *podServers {
@@ -98,6 +100,7 @@ func newPodServers(t *testing.T, pki testPKI, serverSA string) *podServers {
 	p := &podServers{}
 	p.mtls = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mtlsHits.Add(1)
+		p.proto.Store(r.Proto)
 		if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 && len(r.TLS.PeerCertificates[0].URIs) == 1 {
 			p.peer.Store(r.TLS.PeerCertificates[0].URIs[0].String())
 		}
@@ -111,6 +114,7 @@ func newPodServers(t *testing.T, pki testPKI, serverSA string) *podServers {
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		ClientCAs:    pki.ca.Bundle(),
 	}
+	p.mtls.EnableHTTP2 = true
 	p.mtls.StartTLS()
 	t.Cleanup(p.mtls.Close)
 	p.plain = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -387,5 +391,39 @@ func TestSidecarlessRevisionWithLease(t *testing.T) {
 	}
 	if got := pod.plainHits.Load(); got != 0 {
 		t.Errorf("plaintext requests = %d, want 0", got)
+	}
+}
+
+// TestSidecarlessRevisionKeepsTheProtocol: an HTTP/2 request (h2c, gRPC)
+// reaches a sidecar-less pod as HTTP/2 over mTLS, negotiated by ALPN; an
+// HTTP/1.1 request (which a websocket upgrade needs) stays HTTP/1.1.
+func TestSidecarlessRevisionKeepsTheProtocol(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		protoMajor int
+		want       string
+	}{{1, "HTTP/1.1"}, {2, "HTTP/2.0"}} {
+		t.Run(tc.want, func(t *testing.T) {
+			t.Parallel()
+			pki := newTestPKI(t)
+			pod := newPodServers(t, pki, "fn-sa")
+			stock := &fakeStock{dest: pod.plain.Listener.Addr().String()}
+			h, _ := newTestHook(t, stock, dialLeases(t, downPoolAddress(t)), Options{Identity: pki.source, MTLSPort: pod.mtlsPort(t)})
+			chain := revisionChain(t, h, testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived"}))
+			req := httptest.NewRequest(http.MethodGet, "http://fn.ns.example.com/", nil)
+			req.ProtoMajor, req.ProtoMinor = tc.protoMajor, 0
+			if tc.protoMajor == 1 {
+				req.ProtoMinor = 1
+			}
+			req.Proto = tc.want
+			rec := httptest.NewRecorder()
+			chain.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK || rec.Body.String() != "mtls" {
+				t.Fatalf("GET = %d %q, want 200 %q", rec.Code, rec.Body.String(), "mtls")
+			}
+			if got, _ := pod.proto.Load().(string); got != tc.want {
+				t.Errorf("the pod saw %s, want %s", got, tc.want)
+			}
+		})
 	}
 }
