@@ -32,6 +32,7 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -101,6 +102,8 @@ type upstream struct {
 	sni       string
 	// connectTimeout is the cluster's, or Envoy's default of 5 s.
 	connectTimeout time.Duration
+	// http2: the cluster's explicit protocol is HTTP/2, with ALPN h2.
+	http2 bool
 }
 
 func (r route) matches(path string, header func(string) string) bool {
@@ -254,10 +257,22 @@ func translateCluster(name string, clusters, loads map[string]proto.Message) (*u
 	if d := c.GetConnectTimeout(); d != nil {
 		up.connectTimeout = d.AsDuration()
 	}
+	http2, err := upstreamHTTP2(c)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	up.http2 = http2
 	if ts := c.GetTransportSocket(); ts != nil {
 		tlsCtx := &tlsv3.UpstreamTlsContext{}
 		if err := ts.GetTypedConfig().UnmarshalTo(tlsCtx); err != nil {
 			return nil, fmt.Errorf("cluster %s: upstream TLS: %w", name, err)
+		}
+		wantALPN := []string{"http/1.1"}
+		if http2 {
+			wantALPN = []string{"h2"}
+		}
+		if alpn := tlsCtx.GetCommonTlsContext().GetAlpnProtocols(); !slices.Equal(alpn, wantALPN) {
+			return nil, fmt.Errorf("cluster %s: ALPN %v does not match the upstream protocol, want %v", name, alpn, wantALPN)
 		}
 		sans := tlsCtx.GetCommonTlsContext().GetCombinedValidationContext().GetDefaultValidationContext().GetMatchTypedSubjectAltNames()
 		if len(sans) != 1 || sans[0].GetSanType() != tlsv3.SubjectAltNameMatcher_URI {
@@ -275,4 +290,30 @@ func translateCluster(name string, clusters, loads map[string]proto.Message) (*u
 		}
 	}
 	return up, nil
+}
+
+// upstreamHTTP2 reads the cluster's explicit upstream protocol: HTTP/1.1
+// when none is set (Envoy's default), HTTP/2 when http2_protocol_options
+// is. Automatic or downstream-following protocol selection is an error:
+// the stand-in does not implement it.
+func upstreamHTTP2(c *clusterv3.Cluster) (bool, error) {
+	typed, ok := c.GetTypedExtensionProtocolOptions()["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+	if !ok {
+		return false, nil
+	}
+	opts := &httpv3.HttpProtocolOptions{}
+	if err := typed.UnmarshalTo(opts); err != nil {
+		return false, fmt.Errorf("HTTP protocol options: %w", err)
+	}
+	explicit := opts.GetExplicitHttpConfig()
+	switch {
+	case explicit == nil:
+		return false, errors.New("HTTP protocol options: only an explicit HTTP config is supported")
+	case explicit.GetHttp2ProtocolOptions() != nil:
+		return true, nil
+	case explicit.GetHttpProtocolOptions() != nil:
+		return false, nil
+	default:
+		return false, errors.New("HTTP protocol options: want HTTP/1.1 or HTTP/2")
+	}
 }

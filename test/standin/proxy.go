@@ -89,7 +89,13 @@ func Start(ctx context.Context, cfg Config) (*Proxy, error) {
 			return nil, fmt.Errorf("stand-in: listening for port %d on %s: %w", port, addr, err)
 		}
 		p.listeners[port] = lis
-		srv := &http.Server{Handler: p.handler(port), ReadHeaderTimeout: 10 * time.Second}
+		// Envoy's connection manager takes HTTP/1.1 and prior-knowledge
+		// h2c on the same port (codec AUTO); the activator sends h2c for
+		// HTTP/2 requests.
+		var protocols http.Protocols
+		protocols.SetHTTP1(true)
+		protocols.SetUnencryptedHTTP2(true)
+		srv := &http.Server{Handler: p.handler(port), ReadHeaderTimeout: 10 * time.Second, Protocols: &protocols}
 		p.servers = append(p.servers, srv)
 		go func() { _ = srv.Serve(lis) }()
 	}
@@ -225,23 +231,42 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt route) {
 		ctx, cancel = context.WithTimeout(ctx, rt.timeout)
 		defer cancel()
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, "reading the request", http.StatusBadRequest)
-		return
+	// A request of unknown length on HTTP/2 (a gRPC stream) is passed on as
+	// it arrives, and its first attempt is its only one: the transport
+	// consumes the body. Others are read first, so that a connect failure
+	// can be retried, as Envoy buffers a body for retries.
+	streaming := r.ProtoMajor == 2 && r.ContentLength < 0
+	retries := rt.retries
+	var body []byte
+	if streaming {
+		retries = 0
+	} else {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			http.Error(w, "reading the request", http.StatusBadRequest)
+			return
+		}
 	}
 	client := p.client(up)
 	var lastErr error
-	for attempt := uint32(0); attempt <= rt.retries; attempt++ {
+	for attempt := uint32(0); attempt <= retries; attempt++ {
 		ep := up.endpoints[int(p.next.Add(1))%len(up.endpoints)]
 		scheme := "http"
 		if up.peerURI != "" {
 			scheme = "https"
 		}
-		out, err := http.NewRequestWithContext(ctx, r.Method, scheme+"://"+ep+r.URL.RequestURI(), bytesReader(body))
+		in := bytesReader(body)
+		if streaming {
+			in = r.Body
+		}
+		out, err := http.NewRequestWithContext(ctx, r.Method, scheme+"://"+ep+r.URL.RequestURI(), in)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
+		}
+		if streaming {
+			out.ContentLength = -1
+			out.Trailer = r.Trailer
 		}
 		out.Header = r.Header.Clone()
 		out.Host = r.Host
@@ -269,9 +294,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt route) {
 		}
 		rt.finishHeaders(w.Header())
 		w.WriteHeader(resp.StatusCode)
-		if _, err := io.Copy(w, resp.Body); err != nil && ctx.Err() != nil {
+		if _, err := io.Copy(flushingWriter{w}, resp.Body); err != nil && ctx.Err() != nil {
 			// The deadline hit mid-body; the status is already sent.
 			return
+		}
+		// gRPC's status travels in trailers.
+		for k, vs := range resp.Trailer {
+			w.Header()[http.TrailerPrefix+k] = vs
 		}
 		return
 	}
@@ -304,20 +333,32 @@ func notForwarded(w http.ResponseWriter, rt route, msg string) {
 // client is one HTTP client per upstream identity: its TLS accepts only
 // the cluster's SPIFFE ID, chained to the stand-in's trust bundle.
 func (p *Proxy) client(up *upstream) *http.Client {
-	key := up.peerURI + "|" + up.sni + "|" + up.connectTimeout.String()
+	key := fmt.Sprintf("%s|%s|%s|%v", up.peerURI, up.sni, up.connectTimeout, up.http2)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.clients[key]; ok {
 		return c
 	}
+	var protocols http.Protocols
+	alpn := "http/1.1"
+	switch {
+	case up.http2 && up.peerURI != "":
+		protocols.SetHTTP2(true)
+		alpn = "h2"
+	case up.http2:
+		protocols.SetUnencryptedHTTP2(true)
+	default:
+		protocols.SetHTTP1(true)
+	}
 	tr := &http.Transport{
-		ForceAttemptHTTP2: false,
-		DialContext:       (&net.Dialer{Timeout: up.connectTimeout}).DialContext,
+		Protocols:   &protocols,
+		DialContext: (&net.Dialer{Timeout: up.connectTimeout}).DialContext,
 	}
 	if up.peerURI != "" {
 		tr.TLSClientConfig = &tls.Config{
 			MinVersion: tls.VersionTLS12,
 			ServerName: up.sni,
+			NextProtos: []string{alpn},
 			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 				return p.identity.Certificate()
 			},
@@ -368,4 +409,16 @@ func bytesReader(b []byte) io.Reader {
 		return http.NoBody
 	}
 	return bytes.NewReader(b)
+}
+
+// flushingWriter sends each write on at once, as Envoy streams a response:
+// a streaming gRPC reply must not wait for a buffer to fill.
+type flushingWriter struct{ w http.ResponseWriter }
+
+func (f flushingWriter) Write(b []byte) (int, error) {
+	n, err := f.w.Write(b)
+	if err == nil {
+		err = http.NewResponseController(f.w).Flush()
+	}
+	return n, err
 }

@@ -90,6 +90,12 @@ func podServer(t *testing.T, ca *identity.CA, id identity.ID, name string, relea
 			case <-time.After(2 * time.Second):
 			}
 		}
+		if r.URL.Path == "/proto" {
+			w.Header().Set("Trailer", "X-Done")
+			fmt.Fprintf(w, "%s %s", name, r.Proto)
+			w.Header().Set("X-Done", "yes")
+			return
+		}
 		if r.URL.Path == "/own-421" {
 			// A function's own 421, trying to pass as the proxy's refusal.
 			w.Header().Set(ssm.PoolProxyRefusalHeader, ssm.PoolProxyNoUpstream)
@@ -97,7 +103,10 @@ func podServer(t *testing.T, ca *identity.CA, id identity.ID, name string, relea
 		}
 		fmt.Fprintf(w, "%s %s", name, r.URL.Path)
 	}))
+	// As the plugin: h2 and HTTP/1.1 by ALPN.
 	srv.TLS = identity.ServerConfig(identity.NewFileSource(dir))
+	srv.TLS.NextProtos = []string{"h2", "http/1.1"}
+	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv.Listener.Addr().String()
@@ -137,6 +146,10 @@ func TestStandInServesALeasedRevision(t *testing.T) {
 		{Namespace: "fn-ns", Name: "fn-00001"}: {
 			Key: revision.Key{Namespace: "fn-ns", Name: "fn-00001"}, Pool: testPool, Policy: short,
 			ServiceAccount: "fn-sa", Endpoints: []revision.Endpoint{endpoint(t, good)},
+		},
+		{Namespace: "fn-ns", Name: "h2c-00001"}: {
+			Key: revision.Key{Namespace: "fn-ns", Name: "h2c-00001"}, Pool: testPool, Policy: short,
+			ServiceAccount: "fn-sa", Endpoints: []revision.Endpoint{endpoint(t, good)}, PortName: revision.PortNameHTTP2,
 		},
 		{Namespace: "fn-ns", Name: "spoofed-00001"}: {
 			Key: revision.Key{Namespace: "fn-ns", Name: "spoofed-00001"}, Pool: testPool, Policy: short,
@@ -239,6 +252,9 @@ func TestStandInServesALeasedRevision(t *testing.T) {
 	}, {
 		name: "the route timeout (300ms) cuts a slow request", path: "/slow",
 		headers: revisionHeaders, wantCode: 504, wantBody: "upstream request timeout\n",
+	}, {
+		name: "an HTTP/1.1 revision's pod is spoken to in HTTP/1.1", path: "/proto",
+		headers: revisionHeaders, wantCode: 200, wantBody: "fn-pod HTTP/1.1",
 	}} {
 		code, body, refusal := getRefusal(t, p, ssm.PoolProxyPort, tc.path, tc.headers)
 		if code != tc.wantCode || body != tc.wantBody || refusal != tc.wantRefusal {
@@ -285,6 +301,48 @@ func TestStandInServesALeasedRevision(t *testing.T) {
 	code, body := getVia(t, p2, ssm.PoolProxyPort, "/hello", spoofed)
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "is not spiffe://cluster.local/ns/fn-ns/sa/fn-sa") {
 		t.Errorf("request to a pod with the wrong identity: got %d %q, want 503 naming the expected identity", code, body)
+	}
+
+	// A third stand-in, leased to an h2c revision: h2c in (as the activator
+	// sends HTTP/2 requests), HTTP/2 over mTLS to the pod, trailers back.
+	p3, err := Start(ctx, Config{
+		Conn: conn2, Node: &corev3.Node{Id: "standin-2", Cluster: testPool.String()},
+		Listen: map[uint32]string{ssm.PoolProxyPort: "127.0.0.1:0"}, Identity: proxyIdentity,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p3.Close() })
+	waitFor("a lease for the h2c revision", func() bool {
+		resp, err := srv.Lease(ctx, revision.Key{Namespace: "fn-ns", Name: "h2c-00001"})
+		if err != nil {
+			t.Fatalf("Lease(h2c) = %v", err)
+		}
+		return resp.GetOutcome() == leaseapi.LeaseResponse_GRANTED
+	})
+	var h2c http.Protocols
+	h2c.SetUnencryptedHTTP2(true)
+	client := &http.Client{Transport: &http.Transport{Protocols: &h2c}}
+	t.Cleanup(client.CloseIdleConnections)
+	h2cGet := func() (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+p3.Addr(ssm.PoolProxyPort)+"/proto", nil)
+		req.Header.Set("Knative-Serving-Namespace", "fn-ns")
+		req.Header.Set("Knative-Serving-Revision", "h2c-00001")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("h2c GET: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	waitFor("the h2c revision's route on the third stand-in", func() bool {
+		resp, _ := h2cGet()
+		return resp.StatusCode == http.StatusOK
+	})
+	h2resp, h2body := h2cGet()
+	if h2resp.ProtoMajor != 2 || h2body != "fn-pod HTTP/2.0" || h2resp.Trailer.Get("X-Done") != "yes" {
+		t.Errorf("h2c request: %s %q, trailer X-Done %q; want HTTP/2 both ways and the trailer", h2resp.Proto, h2body, h2resp.Trailer.Get("X-Done"))
 	}
 }
 

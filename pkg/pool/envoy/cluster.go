@@ -98,18 +98,31 @@ func OutlierDetection(e GatewayEjection) *cluster.OutlierDetection {
 }
 
 // HTTP1ProtocolOptions are typed_extension_protocol_options that make the
-// upstream speak HTTP/1.1 (what the queue-proxy's mTLS port serves) and
-// bound each connection's requests and idle time. Zero leaves a bound at
-// Envoy's default (unlimited requests, 1 h idle).
+// upstream speak HTTP/1.1 and bound each connection's requests and idle
+// time. Zero leaves a bound at Envoy's default (unlimited requests, 1 h
+// idle).
 func HTTP1ProtocolOptions(maxRequestsPerConnection uint32, idleTimeout time.Duration) (map[string]*anypb.Any, error) {
-	opts := &httpopts.HttpProtocolOptions{
-		UpstreamProtocolOptions: &httpopts.HttpProtocolOptions_ExplicitHttpConfig_{
-			ExplicitHttpConfig: &httpopts.HttpProtocolOptions_ExplicitHttpConfig{
-				ProtocolConfig: &httpopts.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{
-					HttpProtocolOptions: &core.Http1ProtocolOptions{},
-				},
-			},
+	return httpProtocolOptions(&httpopts.HttpProtocolOptions_ExplicitHttpConfig{
+		ProtocolConfig: &httpopts.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{
+			HttpProtocolOptions: &core.Http1ProtocolOptions{},
 		},
+	}, maxRequestsPerConnection, idleTimeout)
+}
+
+// HTTP2ProtocolOptions are HTTP1ProtocolOptions for an upstream that
+// speaks HTTP/2 (an h2c or gRPC revision, whose queue-proxy serves HTTP/2
+// behind the plugin's mTLS).
+func HTTP2ProtocolOptions(maxRequestsPerConnection uint32, idleTimeout time.Duration) (map[string]*anypb.Any, error) {
+	return httpProtocolOptions(&httpopts.HttpProtocolOptions_ExplicitHttpConfig{
+		ProtocolConfig: &httpopts.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{
+			Http2ProtocolOptions: &core.Http2ProtocolOptions{},
+		},
+	}, maxRequestsPerConnection, idleTimeout)
+}
+
+func httpProtocolOptions(explicit *httpopts.HttpProtocolOptions_ExplicitHttpConfig, maxRequestsPerConnection uint32, idleTimeout time.Duration) (map[string]*anypb.Any, error) {
+	opts := &httpopts.HttpProtocolOptions{
+		UpstreamProtocolOptions: &httpopts.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: explicit},
 	}
 	if maxRequestsPerConnection > 0 || idleTimeout > 0 {
 		common := &core.HttpProtocolOptions{}

@@ -41,6 +41,8 @@ type UpstreamTLS struct {
 	PeerURISAN string
 	// SNI sent to the upstream.
 	SNI string
+	// ALPN lists the protocols offered in the handshake; empty offers none.
+	ALPN []string
 	// SecretDirectory holds the filesystem SDS files, one per secret
 	// (FileSDS), that the pooled proxy's bootstrap ConfigMap mounts.
 	SecretDirectory string
@@ -75,6 +77,7 @@ func UpstreamTLSTransportSocket(t UpstreamTLS) (*core.TransportSocket, error) {
 	ctx := &tls.UpstreamTlsContext{
 		Sni: t.SNI,
 		CommonTlsContext: &tls.CommonTlsContext{
+			AlpnProtocols:                  t.ALPN,
 			TlsCertificateSdsSecretConfigs: []*tls.SdsSecretConfig{FileSDS(t.CertificateSecret, t.SecretDirectory)},
 			ValidationContextType: &tls.CommonTlsContext_CombinedValidationContext{
 				CombinedValidationContext: &tls.CommonTlsContext_CombinedCertificateValidationContext{

@@ -51,6 +51,10 @@ type Endpoint struct {
 	Port uint32
 }
 
+// PortNameHTTP2 is Config.PortName of a revision that speaks HTTP/2 (h2c),
+// as Knative names its Services' ports.
+const PortNameHTTP2 = "http2"
+
 // Config is everything a pooled proxy needs to serve one revision.
 type Config struct {
 	Key Key

@@ -41,7 +41,14 @@ func revisionCluster(o Options, name string, v validConfig) (*cluster.Cluster, e
 	c.ConnectTimeout = durationpb.New(revisionConnectTimeout)
 	c.CircuitBreakers = envoy.CircuitBreakers(v.maxConnections, v.maxPendingRequests)
 	c.OutlierDetection = envoy.OutlierDetection(v.ejection)
-	opts, err := envoy.HTTP1ProtocolOptions(v.maxRequestsPerConnection, v.idleTimeout)
+	// The plugin offers h2 and http/1.1 by ALPN and carries either to
+	// queue-proxy, which serves what the revision's port is named for:
+	// HTTP/2 (h2c, gRPC) needs HTTP/2 all the way, or trailers are lost.
+	protocolOptions, alpn := envoy.HTTP1ProtocolOptions, "http/1.1"
+	if v.http2 {
+		protocolOptions, alpn = envoy.HTTP2ProtocolOptions, "h2"
+	}
+	opts, err := protocolOptions(v.maxRequestsPerConnection, v.idleTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +59,7 @@ func revisionCluster(o Options, name string, v validConfig) (*cluster.Cluster, e
 		SecretDirectory:   o.SecretDirectory,
 		PeerURISAN:        "spiffe://" + o.TrustDomain + "/ns/" + v.key.Namespace + "/sa/" + v.serviceAccount,
 		SNI:               v.key.Name + "." + v.key.Namespace,
+		ALPN:              []string{alpn},
 	})
 	if err != nil {
 		return nil, err

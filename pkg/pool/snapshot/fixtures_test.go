@@ -67,6 +67,8 @@ func noTimeout() revision.Config {
 	return revision.Config{
 		Key:  revision.Key{Namespace: "other-ns", Name: "slow-00003"},
 		Pool: revision.PoolKey{Namespace: "ssm-system", Name: "default"},
+		// An h2c revision: HTTP/2 to its pods.
+		PortName: revision.PortNameHTTP2,
 		Policy: policy.Policy{
 			Lifecycle: policy.LifecycleLongLived,
 			Timeout:   0,

@@ -103,7 +103,7 @@ func TestGolden(t *testing.T) {
 		build:  func() (Resources, error) { return ForRevision(DefaultOptions(), shortLived()) },
 		golden: "short-lived.json",
 	}, {
-		name:   "no timeout, no retries, no endpoints",
+		name:   "no timeout, no retries, no endpoints, h2c",
 		build:  func() (Resources, error) { return ForRevision(DefaultOptions(), noTimeout()) },
 		golden: "no-timeout.json",
 	}}

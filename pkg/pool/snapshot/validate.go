@@ -58,6 +58,8 @@ type validConfig struct {
 	ejection                 envoy.GatewayEjection
 
 	endpoints []envoy.Endpoint
+	// http2: the revision's port is named for HTTP/2 (h2c).
+	http2 bool
 }
 
 func validateOptions(o Options) error {
@@ -117,7 +119,7 @@ func validateConfig(c revision.Config) (validConfig, error) {
 	for _, msg := range validation.IsDNS1123Subdomain(c.Key.Name) {
 		field("Key.Name", "%q: %s", c.Key.Name, msg)
 	}
-	v := validConfig{key: c.Key, serviceAccount: c.ServiceAccount}
+	v := validConfig{key: c.Key, serviceAccount: c.ServiceAccount, http2: c.PortName == revision.PortNameHTTP2}
 	if v.serviceAccount == "" {
 		v.serviceAccount = defaultServiceAccount
 	}
