@@ -65,6 +65,12 @@
 #                    forwards); KWOK leaves those pods alone. Knative's
 #                    autoscaler windows are shortened (6 s) so that scale to
 #                    zero is quick. Off by default.
+#   SSM_TRUST_DOMAIN the SPIFFE trust domain SSM is installed with, set as a
+#                    user sets it: SSM_TRUST_DOMAIN of the controller's
+#                    container in config/500-controller.yaml (default here:
+#                    mesh.ssm.test, not the shipped cluster.local, so that
+#                    every test proves the one setting reaches ssm-pool, the
+#                    activator and the queue-proxy plugin).
 
 set -o errexit
 set -o nounset
@@ -114,6 +120,7 @@ declare -A STANDIN_IP=(
   [standin-1]=10.200.0.31
 )
 DATAPLANE="${SSM_DATAPLANE:-0}"
+TRUST_DOMAIN="${SSM_TRUST_DOMAIN:-mesh.ssm.test}"
 # The running data plane's pod addresses (SSM_DATAPLANE=1); KWOK's fake pods
 # keep 10.244.0.0/24.
 POD_GW=10.244.1.1
@@ -356,8 +363,15 @@ install_crds_and_config() {
   # succeed on a cluster that has never seen SSM (its CRDs and the objects
   # that use them arrive together). The ko:// image references stay as they
   # are: no image is ever pulled here (see "As installed" in test/README.md).
-  log "SSM: kubectl apply -f config/ (one apply)"
-  kubectl_admin apply -f "${REPO_ROOT}/config/" >"${STATE}/logs/install.log" 2>&1 ||
+  # The one setting the local cluster changes, the way a user would before
+  # applying: the controller's SSM_TRUST_DOMAIN.
+  log "SSM: kubectl apply -f config/ (one apply; trust domain ${TRUST_DOMAIN})"
+  rm -rf "${STATE}/config"
+  cp -r "${REPO_ROOT}/config" "${STATE}/config"
+  kubectl_admin set env --local -o yaml -f "${REPO_ROOT}/config/500-controller.yaml" \
+    "SSM_TRUST_DOMAIN=${TRUST_DOMAIN}" >"${STATE}/config/500-controller.yaml"
+  echo "${TRUST_DOMAIN}" >"${STATE}/trust-domain"
+  kubectl_admin apply -f "${STATE}/config/" >"${STATE}/logs/install.log" 2>&1 ||
     { cat "${STATE}/logs/install.log" >&2; die "kubectl apply -f config/ failed"; }
   kubectl_admin wait --for condition=Established --timeout 60s crd --all >/dev/null
   # What a real install has and a Deployment-less local cluster lacks: the

@@ -44,10 +44,7 @@ type settings struct {
 	SSMPoolServerName string `envconfig:"SSM_POOL_SERVER_NAME"`
 	// SSMIdentityDir holds the activator's mounted leaf Secret
 	// (ssm-activator-tls). Without it the hook is off.
-	SSMIdentityDir string `envconfig:"SSM_IDENTITY_DIR" default:"/var/run/ssm/identity"`
-	// SSMTrustDomain is the trust domain of the SPIFFE IDs that the pods of
-	// sidecar-less revisions present, as their queue-proxy plugin's.
-	SSMTrustDomain   string        `envconfig:"SSM_TRUST_DOMAIN" default:"cluster.local"`
+	SSMIdentityDir   string        `envconfig:"SSM_IDENTITY_DIR" default:"/var/run/ssm/identity"`
 	SSMLeaseDeadline time.Duration `envconfig:"SSM_LEASE_DEADLINE" default:"500ms"`
 	SSMRenewInterval time.Duration `envconfig:"SSM_RENEW_INTERVAL" default:"30s"`
 	SSMIdlePeriod    time.Duration `envconfig:"SSM_IDLE_PERIOD" default:"60s"`
@@ -72,6 +69,5 @@ func (s settings) hookOptions() activator.Options {
 		RenewInterval: s.SSMRenewInterval,
 		IdlePeriod:    s.SSMIdlePeriod,
 		LeaseTTL:      s.SSMLeaseTTL,
-		TrustDomain:   s.SSMTrustDomain,
 	}
 }

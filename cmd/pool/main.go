@@ -54,11 +54,13 @@ type flags struct {
 	namespace     string
 	listen        string
 	metricsListen string
-	trustDomain   string
-	tlsSecret     string
-	leaseClients  string
-	statsClients  string
-	podName       string
+	// trustDomain is not a flag: it is read from the serving certificate
+	// (servingTrustDomain).
+	trustDomain  string
+	tlsSecret    string
+	leaseClients string
+	statsClients string
+	podName      string
 	// drainPeriod and maxFallbackWait: how a lease whose proxy the gateway
 	// may be using hands the revision's traffic back (pkg/pool).
 	drainPeriod     time.Duration
@@ -71,7 +73,6 @@ func parseFlags() flags {
 	flag.StringVar(&f.namespace, "namespace", envOr("SYSTEM_NAMESPACE", "knative-serving"), "SSM's system namespace: config-ssm, the serving certificate, shared pools")
 	flag.StringVar(&f.listen, "listen", fmt.Sprintf(":%d", ssm.PoolServerPort), "gRPC address: ADS for pooled Envoys and the lease API, mTLS")
 	flag.StringVar(&f.metricsListen, "metrics-listen", fmt.Sprintf(":%d", ssm.PoolServerMetricsPort), "HTTP address of /metrics, /healthz and /readyz")
-	flag.StringVar(&f.trustDomain, "trust-domain", "cluster.local", "SPIFFE trust domain of every peer identity")
 	flag.StringVar(&f.tlsSecret, "tls-secret", "ssm-pool-tls", "Secret in --namespace with the serving certificate (tls.crt, tls.key, ca.crt)")
 	flag.StringVar(&f.leaseClients, "lease-clients", "knative-serving/activator",
 		"comma-separated namespace/serviceaccount identities allowed to call Lease and Renew")
@@ -85,6 +86,10 @@ func parseFlags() flags {
 	flag.Parse()
 	return f
 }
+
+// maxStreamsPerConnection bounds the concurrent gRPC streams of one peer
+// connection.
+const maxStreamsPerConnection = 256
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -155,6 +160,9 @@ func run(f flags, logger *zap.SugaredLogger) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
+	if f.trustDomain, err = servingTrustDomain(ctx, kube, f.namespace, f.tlsSecret, logger); err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -181,6 +189,10 @@ func run(f flags, logger *zap.SugaredLogger) error {
 		// find a dead peer (and so re-place its leases) within ~40 s.
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		// A pooled Envoy holds one ADS stream (and one load-report stream)
+		// per connection and an activator a few unary calls at a time; the
+		// cap only stops one peer from opening streams without end.
+		grpc.MaxConcurrentStreams(maxStreamsPerConnection),
 	)
 	srv.Register(g)
 

@@ -65,8 +65,14 @@ func issue(t testing.TB, ca *identity.CA, spec identity.LeafSpec) (certPEM, keyP
 // bundle into dir, as the kubelet projects them.
 func writeServerIdentity(t testing.TB, dir string, ca *identity.CA, mtime time.Time) {
 	t.Helper()
+	writeServerIdentityIn(t, dir, ca, mtime, testTrustDomain)
+}
+
+// writeServerIdentityIn is writeServerIdentity in the given trust domain.
+func writeServerIdentityIn(t testing.TB, dir string, ca *identity.CA, mtime time.Time, trustDomain string) {
+	t.Helper()
 	certPEM, keyPEM := issue(t, ca, identity.LeafSpec{
-		ID:       identity.NewID(testTrustDomain, testNamespace, "default"),
+		ID:       identity.NewID(trustDomain, testNamespace, "default"),
 		DNSNames: []string{testServerName},
 		Server:   true,
 	})

@@ -43,8 +43,6 @@ const (
 	// DefaultCertDir holds tls.crt, tls.key and ca.crt, projected from the
 	// workload Secret SSM's CA issues (see Options.CertDir).
 	DefaultCertDir = "/var/run/ssm/identity"
-	// DefaultTrustDomain is Kubernetes' and Istio's default trust domain.
-	DefaultTrustDomain = "cluster.local"
 	// DefaultSystemNamespace is where Knative's activator and the system
 	// proxy pool run.
 	DefaultSystemNamespace = "knative-serving"
@@ -58,7 +56,6 @@ const (
 	// Environment variables OptionsFromEnv reads. QUEUE_SERVING_PORT and
 	// REVISION_TIMEOUT_SECONDS are set by Knative on every queue-proxy.
 	EnvCertDir          = "SSM_IDENTITY_DIR"
-	EnvTrustDomain      = "SSM_TRUST_DOMAIN"
 	EnvSystemNamespace  = "SYSTEM_NAMESPACE"
 	EnvQueueServingPort = "QUEUE_SERVING_PORT"
 	EnvRevisionTimeout  = "REVISION_TIMEOUT_SECONDS"
@@ -74,7 +71,9 @@ type Options struct {
 	// is not wired here: a sidecar-less pod has no istio-agent to speak SDS
 	// for it, so SSM's CA, which pooled proxies already trust, issues it.
 	CertDir string
-	// TrustDomain of the SPIFFE IDs peers present.
+	// TrustDomain of the SPIFFE IDs peers present. Empty (as in a pod) means
+	// the trust domain of the pod's own certificate: SSM's controller issues
+	// every identity and is the one place the trust domain is set.
 	TrustDomain string
 	// SystemNamespace is where the activator and the shared pool run.
 	SystemNamespace string
@@ -96,7 +95,6 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 	o := Options{
 		AnnotationsPath: DefaultAnnotationsPath,
 		CertDir:         orDefault(getenv(EnvCertDir), DefaultCertDir),
-		TrustDomain:     orDefault(getenv(EnvTrustDomain), DefaultTrustDomain),
 		SystemNamespace: orDefault(getenv(EnvSystemNamespace), DefaultSystemNamespace),
 		MTLSAddr:        ":" + strconv.Itoa(ssm.QueueProxyMTLSPort),
 		Upstream:        net.JoinHostPort("127.0.0.1", orDefault(getenv(EnvQueueServingPort), DefaultQueueServingPort)),
@@ -169,14 +167,27 @@ func Activate(ctx context.Context, logger *zap.SugaredLogger, namespace string, 
 	// Outermost, so that the deadline's 504 is counted.
 	p.Handler = countForwarded(handler, forwarded, m)
 
-	peers := NewPeers(opts.TrustDomain, namespace, opts.SystemNamespace)
+	source := identity.NewFileSource(opts.CertDir)
+	trustDomain := opts.TrustDomain
+	if trustDomain == "" {
+		own, err := identity.OwnID(source)
+		if err != nil {
+			// Pool traffic cannot arrive, but nothing is let in that should
+			// not be: the main-port guard stands on its own.
+			logger.Errorw("SSM plugin: cannot read the pod's own identity, so no mTLS port", zap.String("certDir", opts.CertDir), zap.Error(err))
+			close(p.stopped)
+			return p
+		}
+		trustDomain = own.TrustDomain
+	}
+	peers := NewPeers(trustDomain, namespace, opts.SystemNamespace)
 	// Each failed handshake is logged; the refused-peers metric already
 	// counts them, so the lines go to debug rather than flood the log.
 	errorLog, err := zap.NewStdLogAt(logger.Desugar(), zap.DebugLevel)
 	if err != nil {
 		errorLog = zap.NewStdLog(logger.Desugar())
 	}
-	server := newMTLSServer(identity.NewFileSource(opts.CertDir), peers, mtlsServerConfig{
+	server := newMTLSServer(source, peers, mtlsServerConfig{
 		upstream: opts.Upstream,
 		// A forwarded connection is silent while the function computes its
 		// first byte, which Knative allows for up to the revision's timeout.
@@ -196,7 +207,7 @@ func Activate(ctx context.Context, logger *zap.SugaredLogger, namespace string, 
 	p.mtlsAddr = listener.Addr()
 	logger.Infow("SSM plugin active", zap.Stringer("mtlsAddress", p.mtlsAddr),
 		zap.Bool("requireMTLS", p.Settings.RequireMTLS), zap.Duration("deadline", p.Settings.Timeout),
-		zap.String("certDir", opts.CertDir))
+		zap.String("certDir", opts.CertDir), zap.String("trustDomain", trustDomain))
 	go serveUntilDone(ctx, logger, server, listener, opts.DrainDelay, p.stopped)
 	return p
 }

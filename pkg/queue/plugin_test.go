@@ -121,3 +121,63 @@ func TestActivate(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestActivateTakesTheTrustDomainFromThePodsCertificate: in a pod the
+// plugin is told no trust domain; it accepts pooled proxies of the trust
+// domain its own certificate names, and no other. Without a certificate
+// it opens no mTLS port and still refuses plaintext from outside.
+func TestActivateTakesTheTrustDomainFromThePodsCertificate(t *testing.T) {
+	t.Parallel()
+	ca := newTestCA(t)
+	path := filepath.Join(t.TempDir(), "annotations")
+	if err := os.WriteFile(path, []byte("qpoption.knative.dev/ssm-activate=\"enable\"\nssm.dev/lifecycle=\"short-lived\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := OptionsFromEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.AnnotationsPath, opts.MTLSAddr, opts.Upstream = path, "127.0.0.1:0", startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	opts.MeterProvider = sdkmetric.NewMeterProvider()
+	opts.DrainDelay = time.Millisecond
+	activate := func(certDir string) *Plugin {
+		t.Helper()
+		opts := opts
+		opts.CertDir = certDir
+		ctx, cancel := context.WithCancel(context.Background())
+		p := Activate(ctx, zaptest.NewLogger(t).Sugar(), testNamespace, opts, http.NotFoundHandler())
+		t.Cleanup(func() {
+			cancel()
+			<-p.Stopped()
+		})
+		return p
+	}
+
+	certDir := t.TempDir()
+	writeServerIdentityIn(t, certDir, ca, testNow, "mesh.example")
+	p := activate(certDir)
+	if p.MTLSAddr() == nil {
+		t.Fatal("no mTLS port")
+	}
+	url := "https://" + p.MTLSAddr().String() + "/"
+	if code, body, err := get(t, clientFor(t, ca, ca, identity.NewID("mesh.example", "team-a", "ssm-proxy")), url); err != nil || code != http.StatusOK {
+		t.Errorf("pooled proxy of the pod's trust domain: %d %q %v, want 200", code, body, err)
+	}
+	if code, _, err := get(t, clientFor(t, ca, ca, identity.NewID("cluster.local", "team-a", "ssm-proxy")), url); err == nil {
+		t.Errorf("pooled proxy of another trust domain: %d, want the handshake refused", code)
+	}
+
+	empty := activate(t.TempDir())
+	if empty.MTLSAddr() != nil {
+		t.Errorf("without a certificate: mTLS port %v, want none", empty.MTLSAddr())
+	}
+	req := httptest.NewRequest(http.MethodGet, "http://fn/", nil)
+	req.RemoteAddr = "10.0.0.9:5000"
+	rec := httptest.NewRecorder()
+	empty.Handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("without a certificate, plaintext from 10.0.0.9: %d, want %d", rec.Code, http.StatusForbidden)
+	}
+}

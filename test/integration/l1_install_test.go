@@ -40,6 +40,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	yamlutil "k8s.io/apimachinery/pkg/util/yaml"
 	"knative.dev/pkg/apis"
+
+	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 )
 
 // configDir is the repository's config/, what users apply.
@@ -192,6 +194,11 @@ func TestL1ComponentsRunAsShipped(t *testing.T) {
 					t.Fatalf("%s: env %s: fieldRef %s: teach this test its value", want.Name, e.Name, e.ValueFrom.FieldRef.FieldPath)
 				}
 			}
+			if want.Name == "ssm-controller" {
+				// The one setting hack/cluster.sh changes before applying, as
+				// a user would (SSM_TRUST_DOMAIN).
+				wantEnv["SSM_TRUST_DOMAIN"] = localTrustDomain(t, c)
+			}
 			for _, allowed := range []string{"PATH", "KUBECONFIG"} {
 				if _, ok := env[allowed]; !ok {
 					t.Errorf("%s: no %s in the environment", replica, allowed)
@@ -249,4 +256,39 @@ func processOf(t *testing.T, c *clients, replica string) ([]string, map[string]s
 		env[k] = v
 	}
 	return argv[1:], env
+}
+
+// localTrustDomain is the trust domain hack/cluster.sh installed SSM with.
+func localTrustDomain(t *testing.T, c *clients) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(c.stateDir, "trust-domain"))
+	if err != nil {
+		t.Fatalf("the local cluster's trust domain: %v", err)
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// TestL1TrustDomainFromOnePlace: the local cluster sets a non-default trust
+// domain only on the controller; every certificate the controller issued
+// names it, and ssm-pool serves with it (the data-plane tests then prove
+// that ssm-pool, the activator and the plugin accept each other in it).
+func TestL1TrustDomainFromOnePlace(t *testing.T) {
+	c := newClients(t)
+	trustDomain := localTrustDomain(t, c)
+	if trustDomain == "cluster.local" {
+		t.Fatalf("the local cluster runs the default trust domain; this test needs another")
+	}
+	for _, secret := range []string{"ssm-pool-tls", "ssm-controller-tls", "ssm-activator-tls"} {
+		eventually(t, secret+" in trust domain "+trustDomain, 60*time.Second, func(ctx context.Context) (bool, error) {
+			s, err := c.kube.CoreV1().Secrets("knative-serving").Get(ctx, secret, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			id, err := identity.IDOfCertificatePEM(s.Data["tls.crt"])
+			if err != nil {
+				return false, err
+			}
+			return id.TrustDomain == trustDomain, fmt.Errorf("%s names %s", secret, id)
+		})
+	}
 }

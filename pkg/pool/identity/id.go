@@ -17,6 +17,8 @@ limitations under the License.
 package identity
 
 import (
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -101,4 +103,46 @@ func validateTrustDomain(td string) error {
 		}
 	}
 	return nil
+}
+
+// OwnID is the SPIFFE ID in src's own certificate: exactly one URI SAN.
+// SSM's components take their trust domain from it, so that the
+// controller, which issues every certificate, is the one place the trust
+// domain is set.
+func OwnID(src CertSource) (ID, error) {
+	cert, err := src.Certificate()
+	if err != nil {
+		return ID{}, fmt.Errorf("own certificate: %w", err)
+	}
+	if cert == nil || len(cert.Certificate) == 0 {
+		return ID{}, errors.New("own certificate: none loaded")
+	}
+	leaf := cert.Leaf
+	if leaf == nil {
+		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return ID{}, fmt.Errorf("own certificate: %w", err)
+		}
+	}
+	return idOfLeaf(leaf)
+}
+
+// IDOfCertificatePEM is the SPIFFE ID of a PEM certificate, as OwnID reads
+// it: exactly one URI SAN.
+func IDOfCertificatePEM(certPEM []byte) (ID, error) {
+	leaf, err := parseSingleCertificate(certPEM)
+	if err != nil {
+		return ID{}, fmt.Errorf("certificate: %w", err)
+	}
+	return idOfLeaf(leaf)
+}
+
+func idOfLeaf(leaf *x509.Certificate) (ID, error) {
+	if len(leaf.URIs) != 1 {
+		return ID{}, fmt.Errorf("own certificate carries %d URI SANs, want exactly one SPIFFE ID", len(leaf.URIs))
+	}
+	id, err := ParseID(leaf.URIs[0].String())
+	if err != nil {
+		return ID{}, fmt.Errorf("own certificate: %w", err)
+	}
+	return id, nil
 }

@@ -17,8 +17,10 @@ limitations under the License.
 package identity
 
 import (
+	"crypto/tls"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseID(t *testing.T) {
@@ -149,5 +151,22 @@ func TestIDString(t *testing.T) {
 	got := NewID("cluster.local", "demo", "ssm-proxy").String()
 	if want := "spiffe://cluster.local/ns/demo/sa/ssm-proxy"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+func TestOwnID(t *testing.T) {
+	t.Parallel()
+	ca := mustCA(t, t0, 24*time.Hour)
+	certPEM, keyPEM := mustIssue(t, ca, t0, LeafSpec{ID: NewID("mesh.example", "ns", "fn"), Validity: time.Hour, Client: true})
+	id, err := OwnID(mustStaticSource(t, certPEM, keyPEM, ca))
+	if err != nil || id != NewID("mesh.example", "ns", "fn") {
+		t.Errorf("OwnID = %v, %v; want spiffe://mesh.example/ns/ns/sa/fn", id, err)
+	}
+	if _, err := OwnID(mustStaticSource(t, nil, nil, ca)); err == nil || !strings.Contains(err.Error(), "none loaded") {
+		t.Errorf("OwnID without a certificate = %v, want an error saying none is loaded", err)
+	}
+	if _, err := OwnID(staticSource{cert: &tls.Certificate{Certificate: [][]byte{ca.Certificate().Raw}}}); err == nil ||
+		!strings.Contains(err.Error(), "0 URI SANs") {
+		t.Errorf("OwnID of a certificate without a SPIFFE ID = %v, want an error counting its URI SANs", err)
 	}
 }
