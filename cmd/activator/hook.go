@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
+	endpointsinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/endpoints"
 	"knative.dev/pkg/system"
 	revisioninformer "knative.dev/serving/pkg/client/injection/informers/serving/v1/revision"
 
@@ -78,6 +79,9 @@ func withLeaseHook(ctx context.Context, logger *zap.SugaredLogger, s settings, s
 	opts.Logger = logger.Named("ssm")
 	// DialPool has just read this identity; rotations reach both clients.
 	opts.Identity = identity.NewFileSource(s.SSMIdentityDir)
+	// Knative's throttler watches every Endpoints already; the hook reads
+	// the same informer's cache.
+	opts.Endpoints = endpointsinformer.Get(ctx).Lister()
 	hook, err := activator.New(stock.throttler, leaseapi.NewLeasesClient(conn),
 		revisioninformer.Get(ctx).Lister(), opts)
 	if err != nil {

@@ -19,6 +19,7 @@ package activator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/types"
+	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/utils/clock"
 	servinglisters "knative.dev/serving/pkg/client/listers/serving/v1"
 
@@ -65,7 +67,8 @@ const (
 	// 421 and the request falls back.
 	DefaultLeaseTTL = 4*time.Minute + 30*time.Second
 	// DefaultTrustDomain is Kubernetes' and Istio's default trust domain,
-	// as the queue-proxy plugin assumes.
+	// for a hook without an identity (whose pods' identities it never
+	// checks).
 	DefaultTrustDomain = "cluster.local"
 )
 
@@ -87,11 +90,18 @@ type Options struct {
 	// to the pods of sidecar-less revisions. Nil means requests to those
 	// pods stay plaintext, and the pods refuse them (they fail closed).
 	Identity identity.CertSource
-	// TrustDomain of the pods' SPIFFE IDs; empty means DefaultTrustDomain.
+	// TrustDomain of the pods' SPIFFE IDs. Empty means the trust domain of
+	// Identity's own certificate (SSM's controller issues every identity
+	// and is the one place the trust domain is set), or DefaultTrustDomain
+	// without an Identity.
 	TrustDomain string
 	// MTLSPort is where a sidecar-less pod's queue-proxy takes mTLS; zero
 	// means ssm.QueueProxyMTLSPort. Only tests set it.
 	MTLSPort int
+	// Endpoints reads the revisions' private Endpoints, from which a
+	// request Knative sends to a sidecar-less revision's ClusterIP is given
+	// a pod (see Hook.Transport). Nil sends such requests as they are.
+	Endpoints corev1listers.EndpointsLister
 }
 
 func (o Options) withDefaults() Options {
@@ -149,6 +159,8 @@ type Hook struct {
 	ssmConfig atomic.Pointer[sidecarlessConfig]
 	// podTransports reach sidecar-less pods over mTLS.
 	podTransports sync.Map // identity.ID → *podMTLS
+	// nextPod spreads ClusterIP requests over a revision's ready pods.
+	nextPod atomic.Uint64
 
 	// background bounds the goroutines the hook starts (Lease, Renew calls):
 	// Close cancels them and waits.
@@ -164,6 +176,13 @@ type Hook struct {
 func New(stock Throttler, leases leaseapi.LeasesClient, revisions servinglisters.RevisionLister, opts Options) (*Hook, error) {
 	if stock == nil || leases == nil || revisions == nil {
 		return nil, errors.New("activator hook: stock throttler, lease client and revision lister are required")
+	}
+	if opts.TrustDomain == "" && opts.Identity != nil {
+		own, err := identity.OwnID(opts.Identity)
+		if err != nil {
+			return nil, fmt.Errorf("activator hook: the trust domain of its own identity: %w", err)
+		}
+		opts.TrustDomain = own.TrustDomain
 	}
 	opts = opts.withDefaults()
 	phases, err := newPhaseRecorder(opts.MeterProvider, opts.TracerProvider)
@@ -282,8 +301,9 @@ func (h *Hook) lookup(revID types.NamespacedName) *revisionState {
 }
 
 // Sweep forgets revisions that have been idle for two idle periods and hold
-// no lease, so the table does not grow with every revision ever served.
-// It returns how many it forgot.
+// no lease, so the table does not grow with every revision ever served, and
+// closes the transports to sidecar-less pods that no request used for as
+// long. It returns how many revisions it forgot.
 func (h *Hook) Sweep() int {
 	now := h.now()
 	forgotten := 0
@@ -295,6 +315,7 @@ func (h *Hook) Sweep() int {
 		}
 		return true
 	})
+	h.sweepPodTransports(now - 2*int64(h.opts.IdlePeriod))
 	return forgotten
 }
 

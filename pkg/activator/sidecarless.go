@@ -17,13 +17,16 @@ limitations under the License.
 package activator
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -78,6 +81,51 @@ type podMTLS struct {
 	server    identity.ID
 	transport *http.Transport
 	h2        *http.Transport
+	// lastUsed is the hook's clock when a request last chose it, within
+	// arrivalResolution.
+	lastUsed atomic.Int64
+}
+
+// maxPodTransports bounds the transports (and their idle connections)
+// kept for sidecar-less pods: one per namespace and ServiceAccount in use.
+const maxPodTransports = 1024
+
+// evictPodTransports closes and forgets the least recently used transports
+// until at most keep remain. A request holding an evicted one finishes on
+// it; the next one gets a new transport.
+func (h *Hook) evictPodTransports(keep int) int {
+	var all []*podMTLS
+	h.podTransports.Range(func(_, v any) bool {
+		all = append(all, v.(*podMTLS))
+		return true
+	})
+	if len(all) <= keep {
+		return 0
+	}
+	slices.SortFunc(all, func(a, b *podMTLS) int { return cmp.Compare(a.lastUsed.Load(), b.lastUsed.Load()) })
+	evicted := 0
+	for _, t := range all[:len(all)-keep] {
+		if h.podTransports.CompareAndDelete(t.server, t) {
+			t.closeIdleConnections()
+			evicted++
+		}
+	}
+	return evicted
+}
+
+// sweepPodTransports closes and forgets transports no request chose since
+// before idleBefore, on the hook's clock.
+func (h *Hook) sweepPodTransports(idleBefore int64) int {
+	evicted := 0
+	h.podTransports.Range(func(k, v any) bool {
+		t := v.(*podMTLS)
+		if t.lastUsed.Load() < idleBefore && h.podTransports.CompareAndDelete(k, t) {
+			t.closeIdleConnections()
+			evicted++
+		}
+		return true
+	})
+	return evicted
 }
 
 // forRequest is the transport for req's protocol.
@@ -93,8 +141,10 @@ func (p *podMTLS) forRequest(req *http.Request) *http.Transport {
 type sidecarlessVerdict struct {
 	resourceVersion string
 	config          *sidecarlessConfig
-	// target is nil when the revision keeps its sidecar.
-	target *podMTLS
+	// server is the identity its pods present; nil when the revision keeps
+	// its sidecar. The transport is looked up per request, so that an
+	// evicted one is never used again (see podTransport).
+	server *identity.ID
 }
 
 // podMTLSFor returns how to reach the pods of the request's revision over
@@ -115,22 +165,33 @@ func (h *Hook) podMTLSFor(ctx context.Context, revID types.NamespacedName, st *r
 			return nil
 		}
 	}
-	if st != nil {
-		if v := st.sidecarless.Load(); v != nil && v.config == cfg && v.resourceVersion == rev.ResourceVersion {
-			return v.target
+	var server *identity.ID
+	if v := verdictOf(st); v != nil && v.config == cfg && v.resourceVersion == rev.ResourceVersion {
+		server = v.server
+	} else {
+		server = h.resolvePodServer(rev, cfg)
+		if st != nil {
+			st.sidecarless.Store(&sidecarlessVerdict{resourceVersion: rev.ResourceVersion, config: cfg, server: server})
 		}
 	}
-	target := h.resolvePodMTLS(rev, cfg)
-	if st != nil {
-		st.sidecarless.Store(&sidecarlessVerdict{resourceVersion: rev.ResourceVersion, config: cfg, target: target})
+	if server == nil {
+		return nil
 	}
-	return target
+	return h.podTransport(*server)
 }
 
-// resolvePodMTLS applies the webhook's rule to rev. A revision whose
+func verdictOf(st *revisionState) *sidecarlessVerdict {
+	if st == nil {
+		return nil
+	}
+	return st.sidecarless.Load()
+}
+
+// resolvePodServer applies the webhook's rule to rev and returns the
+// identity its pods present. A revision whose
 // annotations do not parse or whose policy does not resolve was left
 // unchanged by the webhook, sidecar included, so it gets plaintext too.
-func (h *Hook) resolvePodMTLS(rev *servingv1.Revision, cfg *sidecarlessConfig) *podMTLS {
+func (h *Hook) resolvePodServer(rev *servingv1.Revision, cfg *sidecarlessConfig) *identity.ID {
 	if _, ok := policy.SidecarlessRevision(rev.Annotations, cfg.defaults, cfg.enabled); !ok {
 		return nil
 	}
@@ -138,17 +199,26 @@ func (h *Hook) resolvePodMTLS(rev *servingv1.Revision, cfg *sidecarlessConfig) *
 	if sa == "" {
 		sa = "default"
 	}
-	return h.podTransport(identity.NewID(h.opts.TrustDomain, rev.Namespace, sa))
+	id := identity.NewID(h.opts.TrustDomain, rev.Namespace, sa)
+	return &id
 }
 
 // podTransport returns the transport for pods presenting server, creating
 // it once. Each server identity has its own connection pool: a pooled
 // connection is verified once, and a pod IP reused by a pod of another
 // identity must not inherit a connection verified for the previous one.
+// Transports unused for two idle periods are closed by Sweep, and at most
+// maxPodTransports are kept: the least recently used goes first.
 func (h *Hook) podTransport(server identity.ID) *podMTLS {
+	now := h.now()
 	if v, ok := h.podTransports.Load(server); ok {
-		return v.(*podMTLS)
+		t := v.(*podMTLS)
+		if now-t.lastUsed.Load() >= arrivalResolution {
+			t.lastUsed.Store(now)
+		}
+		return t
 	}
+	h.evictPodTransports(maxPodTransports - 1)
 	newTransport := func(protocol string) *http.Transport {
 		tr := &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -167,6 +237,7 @@ func (h *Hook) podTransport(server identity.ID) *podMTLS {
 		return tr
 	}
 	t := &podMTLS{server: server, transport: newTransport("http/1.1"), h2: newTransport("h2")}
+	t.lastUsed.Store(now)
 	v, loaded := h.podTransports.LoadOrStore(server, t)
 	if loaded {
 		t.closeIdleConnections()

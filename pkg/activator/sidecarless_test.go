@@ -19,6 +19,7 @@ package activator
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -35,6 +36,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	corev1listers "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
 	_ "knative.dev/pkg/system/testing" // config-ssm's default gateways name the system namespace
 	activatorhandler "knative.dev/serving/pkg/activator/handler"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
@@ -54,13 +57,19 @@ type testPKI struct {
 
 func newTestPKI(t *testing.T) testPKI {
 	t.Helper()
+	return newTestPKIIn(t, "cluster.local")
+}
+
+// newTestPKIIn is newTestPKI with the activator's identity in trustDomain.
+func newTestPKIIn(t *testing.T, trustDomain string) testPKI {
+	t.Helper()
 	now := time.Now()
 	ca, err := identity.NewCA(now, time.Hour)
 	if err != nil {
 		t.Fatalf("NewCA: %v", err)
 	}
 	certPEM, keyPEM, err := ca.Issue(now, identity.LeafSpec{
-		ID: identity.NewID("cluster.local", "knative-serving", "activator"), Client: true})
+		ID: identity.NewID(trustDomain, "knative-serving", "activator"), Client: true})
 	if err != nil {
 		t.Fatalf("Issue(activator): %v", err)
 	}
@@ -87,9 +96,15 @@ type podServers struct {
 
 func newPodServers(t *testing.T, pki testPKI, serverSA string) *podServers {
 	t.Helper()
+	return newPodServersIn(t, pki, "cluster.local", serverSA)
+}
+
+// newPodServersIn is newPodServers with the pod's identity in trustDomain.
+func newPodServersIn(t *testing.T, pki testPKI, trustDomain, serverSA string) *podServers {
+	t.Helper()
 	now := time.Now()
 	certPEM, keyPEM, err := pki.ca.Issue(now, identity.LeafSpec{
-		ID: identity.NewID("cluster.local", "ns", serverSA), DNSNames: []string{serverSA + ".ns.svc"}, Server: true})
+		ID: identity.NewID(trustDomain, "ns", serverSA), DNSNames: []string{serverSA + ".ns.svc"}, Server: true})
 	if err != nil {
 		t.Fatalf("Issue(%s): %v", serverSA, err)
 	}
@@ -175,17 +190,20 @@ func TestSidecarlessRevisionTransport(t *testing.T) {
 	t.Parallel()
 	shortLived := map[string]string{"ssm.dev/lifecycle": "short-lived"}
 	tests := []struct {
-		name        string
-		rev         *servingv1.Revision
-		config      map[string]string // nil: no config-ssm seen
-		serverSA    string
-		noIdentity  bool
-		clusterIP   bool
-		wantCode    int
-		wantBody    string
-		wantMTLS    int32
-		wantPlain   int32
-		wantPeerURI string
+		name       string
+		rev        *servingv1.Revision
+		config     map[string]string // nil: no config-ssm seen
+		serverSA   string
+		noIdentity bool
+		clusterIP  bool
+		// privateEndpoints are the ready addresses of the revision's
+		// private Service.
+		privateEndpoints []string
+		wantCode         int
+		wantBody         string
+		wantMTLS         int32
+		wantPlain        int32
+		wantPeerURI      string
 	}{{
 		name: "short-lived lightweight goes over mTLS", rev: testRevision("fn-00001", "fn-sa", shortLived),
 		config: sidecarlessOn, serverSA: "fn-sa",
@@ -243,7 +261,11 @@ func TestSidecarlessRevisionTransport(t *testing.T) {
 		config: sidecarlessOn, serverSA: "fn-sa", noIdentity: true,
 		wantCode: 200, wantBody: "plain", wantPlain: 1,
 	}, {
-		name: "ClusterIP is sent as is", rev: testRevision("fn-00001", "fn-sa", shortLived),
+		name: "ClusterIP (mesh mode): a ready pod from the private Endpoints, over mTLS", rev: testRevision("fn-00001", "fn-sa", shortLived),
+		config: sidecarlessOn, serverSA: "fn-sa", clusterIP: true, privateEndpoints: []string{"127.0.0.1"},
+		wantCode: 200, wantBody: "mtls", wantMTLS: 1, wantPeerURI: activatorID,
+	}, {
+		name: "ClusterIP without a ready pod in the private Endpoints is sent as is", rev: testRevision("fn-00001", "fn-sa", shortLived),
 		config: sidecarlessOn, serverSA: "fn-sa", clusterIP: true,
 		wantCode: 200, wantBody: "plain", wantPlain: 1,
 	}}
@@ -252,7 +274,7 @@ func TestSidecarlessRevisionTransport(t *testing.T) {
 			t.Parallel()
 			pki := newTestPKI(t)
 			pod := newPodServers(t, pki, tc.serverSA)
-			opts := Options{Identity: pki.source, MTLSPort: pod.mtlsPort(t)}
+			opts := Options{Identity: pki.source, MTLSPort: pod.mtlsPort(t), Endpoints: privateEndpoints(t, tc.rev, tc.privateEndpoints)}
 			if tc.noIdentity {
 				opts.Identity = nil
 			}
@@ -426,4 +448,86 @@ func TestSidecarlessRevisionKeepsTheProtocol(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSidecarlessTrustDomainFromOwnIdentity: told no trust domain, the hook
+// expects pods in the trust domain of its own certificate, and refuses a
+// pod of another.
+func TestSidecarlessTrustDomainFromOwnIdentity(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		podTrustDomain string
+		wantCode       int
+	}{{"mesh.example", http.StatusOK}, {"cluster.local", http.StatusBadGateway}} {
+		t.Run("pod in "+tc.podTrustDomain, func(t *testing.T) {
+			t.Parallel()
+			pki := newTestPKIIn(t, "mesh.example")
+			pod := newPodServersIn(t, pki, tc.podTrustDomain, "fn-sa")
+			stock := &fakeStock{dest: pod.plain.Listener.Addr().String()}
+			h, _ := newTestHook(t, stock, dialLeases(t, downPoolAddress(t)), Options{Identity: pki.source, MTLSPort: pod.mtlsPort(t)})
+			if h.opts.TrustDomain != "mesh.example" {
+				t.Errorf("trust domain = %q, want mesh.example from the hook's own certificate", h.opts.TrustDomain)
+			}
+			code, _ := getThrough(revisionChain(t, h, testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived"})))
+			if code != tc.wantCode {
+				t.Errorf("GET = %d, want %d", code, tc.wantCode)
+			}
+			if got := pod.plainHits.Load(); got != 0 {
+				t.Errorf("plaintext requests = %d, want 0", got)
+			}
+		})
+	}
+}
+
+// TestPodTransportsAreBounded: the hook keeps at most maxPodTransports
+// transports to sidecar-less pods, dropping the least recently used, and
+// Sweep closes those unused for two idle periods.
+func TestPodTransportsAreBounded(t *testing.T) {
+	t.Parallel()
+	pki := newTestPKI(t)
+	h, clk := newTestHook(t, &fakeStock{dest: stockDest}, dialLeases(t, downPoolAddress(t)), Options{Identity: pki.source})
+	count := func() int {
+		n := 0
+		h.podTransports.Range(func(any, any) bool { n++; return true })
+		return n
+	}
+	id := func(i int) identity.ID { return identity.NewID("cluster.local", fmt.Sprintf("ns-%d", i), "default") }
+	for i := range maxPodTransports + 10 {
+		h.podTransport(id(i))
+		clk.SetTime(clk.Now().Add(2 * time.Second)) // each a distinct use
+	}
+	if got := count(); got != maxPodTransports {
+		t.Errorf("%d transports kept, want at most %d", got, maxPodTransports)
+	}
+	if _, ok := h.podTransports.Load(id(0)); ok {
+		t.Error("the least recently used transport was kept")
+	}
+	if _, ok := h.podTransports.Load(id(maxPodTransports + 9)); !ok {
+		t.Error("the most recently used transport was dropped")
+	}
+	clk.SetTime(clk.Now().Add(2*DefaultIdlePeriod + time.Second))
+	h.podTransport(id(7)) // in use: kept
+	h.Sweep()
+	if got := count(); got != 1 {
+		t.Errorf("after a sweep %d transports kept, want only the one in use", got)
+	}
+}
+
+// privateEndpoints is an Endpoints lister holding rev's private Service
+// with the given ready addresses.
+func privateEndpoints(t *testing.T, rev *servingv1.Revision, ready []string) corev1listers.EndpointsLister {
+	t.Helper()
+	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	eps := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Namespace: rev.Namespace, Name: rev.Name + "-private"}}
+	if len(ready) > 0 {
+		subset := corev1.EndpointSubset{Ports: []corev1.EndpointPort{{Name: "http", Port: 8012}}}
+		for _, ip := range ready {
+			subset.Addresses = append(subset.Addresses, corev1.EndpointAddress{IP: ip})
+		}
+		eps.Subsets = []corev1.EndpointSubset{subset}
+	}
+	if err := indexer.Add(eps); err != nil {
+		t.Fatal(err)
+	}
+	return corev1listers.NewEndpointsLister(indexer)
 }

@@ -25,9 +25,12 @@ import (
 	"net/http"
 	"syscall"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"go.uber.org/zap"
 	knactivator "knative.dev/serving/pkg/activator"
 	activatorhandler "knative.dev/serving/pkg/activator/handler"
+	"knative.dev/serving/pkg/reconciler/serverlessservice/resources/names"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 )
@@ -111,14 +114,15 @@ func (h *Hook) needsAttempt(st *revisionState) bool {
 // Transport wraps the transport Knative's activation handler proxies with.
 // A request Try sent to a leased proxy gets back the revision headers that
 // Knative's proxy strips (the pooled proxy routes on them), and falls back
-// to the stock throttler when the proxy cannot be reached or answers 421.
-// A request of a sidecar-less revision that the stock throttler sent to a
-// pod goes to the pod's mTLS port instead (see podMTLSFor); one it sent to
-// the revision's ClusterIP cannot be upgraded, since the hook cannot tell
-// which pod, and thus which port, kube-proxy picks: it is sent as is and the
-// pod refuses it. Knative sends to the ClusterIP only while it cannot
-// address pods (mesh mode, or before it learns the pods), so this is logged
-// once per revision.
+// to the destination the stock throttler granted when the proxy cannot be
+// reached or marks its 421 as a refusal. A request of a sidecar-less
+// revision that the stock throttler sent to a pod goes to the pod's mTLS
+// port instead (see podMTLSFor). One it sent to the revision's ClusterIP
+// (Knative's mesh-compatibility mode, or before it has probed the pods)
+// cannot be upgraded as addressed, since the hook cannot tell which pod,
+// and thus which port, kube-proxy would pick: the hook picks a ready pod
+// itself from the revision's private Endpoints, as kube-proxy would, and
+// sends there over mTLS.
 func (h *Hook) Transport(next http.RoundTripper) http.RoundTripper {
 	return &leaseTransport{hook: h, next: next}
 }
@@ -162,11 +166,39 @@ func (t *leaseTransport) toRevisionPod(req *http.Request, a *attempt, isClusterI
 	if !isClusterIP {
 		return t.viaPodMTLS(req, a.podMTLS)
 	}
+	if pod := t.hook.readyPod(a.rev.key); pod != "" {
+		out := req.Clone(req.Context())
+		out.URL.Host = net.JoinHostPort(pod, "0") // viaPodMTLS sets the port
+		return t.viaPodMTLS(out, a.podMTLS)
+	}
 	if a.rev.clusterIPLogged.CompareAndSwap(false, true) {
-		t.hook.opts.Logger.Warnw("Sending plaintext to the ClusterIP of a sidecar-less revision; its pods refuse it "+
-			"until Knative addresses them directly", zap.String("revision", a.rev.key.String()), zap.String("address", req.URL.Host))
+		t.hook.opts.Logger.Warnw("Sending plaintext to the ClusterIP of a sidecar-less revision, which has no ready "+
+			"pod in its private Endpoints; its pods refuse it", zap.String("revision", a.rev.key.String()), zap.String("address", req.URL.Host))
 	}
 	return t.next.RoundTrip(req)
+}
+
+// readyPod is the address of one of the revision's ready pods, in turn,
+// from its private Service's Endpoints; empty when there is none or no
+// lister.
+func (h *Hook) readyPod(rev types.NamespacedName) string {
+	if h.opts.Endpoints == nil {
+		return ""
+	}
+	eps, err := h.opts.Endpoints.Endpoints(rev.Namespace).Get(names.PrivateService(rev.Name))
+	if err != nil {
+		return ""
+	}
+	var ready []string
+	for _, subset := range eps.Subsets {
+		for _, addr := range subset.Addresses {
+			ready = append(ready, addr.IP)
+		}
+	}
+	if len(ready) == 0 {
+		return ""
+	}
+	return ready[h.nextPod.Add(1)%uint64(len(ready))]
 }
 
 func (t *leaseTransport) throughLease(req *http.Request, a *attempt) (*http.Response, error) {

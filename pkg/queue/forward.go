@@ -79,7 +79,15 @@ func (s *MTLSServer) serveLink(lk *link) {
 	conn := tls.Server(lk.client, s.tlsConfig)
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.handshakeTimeout)
 	defer cancel()
-	if err := conn.HandshakeContext(ctx); err != nil {
+	select {
+	case s.handshakeSlots <- struct{}{}:
+	case <-ctx.Done():
+		s.logf("queue-proxy mTLS server: %d handshakes in progress; closing %s", cap(s.handshakeSlots), lk.client.RemoteAddr())
+		return
+	}
+	err := conn.HandshakeContext(ctx)
+	<-s.handshakeSlots
+	if err != nil {
 		// Refused peers are counted by the TLS config; the line is for
 		// debugging.
 		s.logf("queue-proxy mTLS handshake from %s: %v", lk.client.RemoteAddr(), err)

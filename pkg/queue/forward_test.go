@@ -273,3 +273,50 @@ func TestForwardShutdown(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardConnectionCap: past maxConns the server stops accepting; a new
+// peer waits in the backlog and is served once a connection ends.
+func TestForwardConnectionCap(t *testing.T) {
+	t.Parallel()
+	ca, source := identityDir(t)
+	upstream := startUpstream(t, echoUpstream())
+	addr := startMTLS(t, source, mtlsServerConfig{upstream: upstream, maxConns: 2})
+	first := dialPoolProxy(t, ca, addr)
+	_ = dialPoolProxy(t, ca, addr)
+
+	third := make(chan error, 1)
+	go func() {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 20 * time.Second}, "tcp", addr, &tls.Config{
+			MinVersion: tls.VersionTLS13, RootCAs: ca.Bundle(), ServerName: testServerName,
+			Certificates: []tls.Certificate{poolProxyCert(t, ca)}, NextProtos: []string{"http/1.1"},
+		})
+		if err == nil {
+			conn.Close()
+		}
+		third <- err
+	}()
+	select {
+	case err := <-third:
+		t.Fatalf("a third connection was served past the cap of 2 (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	first.Close()
+	select {
+	case err := <-third:
+		if err != nil {
+			t.Errorf("the waiting connection, once a slot freed: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the waiting connection was not served after a slot freed")
+	}
+}
+
+func poolProxyCert(t *testing.T, ca *identity.CA) tls.Certificate {
+	certPEM, keyPEM := issue(t, ca, identity.LeafSpec{
+		ID: identity.NewID(testTrustDomain, testNamespace, "ssm-proxy"), Client: true})
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Error(err)
+	}
+	return cert
+}

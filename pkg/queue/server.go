@@ -43,6 +43,17 @@ const (
 	// acceptRetryMax caps the back-off after a failed Accept (out of file
 	// descriptors, say), as net/http does.
 	acceptRetryMax = time.Second
+	// defaultMaxConns caps the connections one pod's mTLS port serves at
+	// once; past it the server stops accepting and new connections wait in
+	// the kernel's backlog, so a flood of peers cannot exhaust the pod's
+	// file descriptors (each connection costs two). Pooled proxies and
+	// activators keep a few connections each.
+	defaultMaxConns = 4096
+	// defaultMaxHandshakes caps the handshakes in progress: each costs a
+	// signature, and a burst of them must not starve requests of CPU. A
+	// connection that cannot start its handshake within the handshake
+	// timeout is closed.
+	defaultMaxHandshakes = 64
 )
 
 // MTLSServer terminates mTLS from pooled proxies and the activator and
@@ -72,6 +83,11 @@ type MTLSServer struct {
 	cfg       mtlsServerConfig
 	dialer    net.Dialer
 
+	// connSlots and handshakeSlots hold one token per connection served and
+	// per handshake in progress.
+	connSlots      chan struct{}
+	handshakeSlots chan struct{}
+
 	mu           sync.Mutex
 	shuttingDown bool
 	listeners    map[net.Listener]struct{}
@@ -88,6 +104,10 @@ type mtlsServerConfig struct {
 	// package default.
 	idleTimeout      time.Duration
 	handshakeTimeout time.Duration
+	// maxConns caps the connections served at once, and maxHandshakes the
+	// TLS handshakes in progress; 0 means the package defaults.
+	maxConns      int
+	maxHandshakes int
 	// forwarded learns each upstream connection's peer kind; may be nil.
 	forwarded *forwardedPeers
 	// metrics records handshakes; may be nil.
@@ -105,13 +125,21 @@ func newMTLSServer(source identity.CertSource, peers Peers, cfg mtlsServerConfig
 	if cfg.handshakeTimeout <= 0 {
 		cfg.handshakeTimeout = handshakeTimeout
 	}
+	if cfg.maxConns <= 0 {
+		cfg.maxConns = defaultMaxConns
+	}
+	if cfg.maxHandshakes <= 0 {
+		cfg.maxHandshakes = defaultMaxHandshakes
+	}
 	return &MTLSServer{
-		tlsConfig: serverTLSConfig(source, peers, cfg.metrics),
-		peers:     peers,
-		cfg:       cfg,
-		dialer:    net.Dialer{Timeout: upstreamDialTimeout},
-		listeners: map[net.Listener]struct{}{},
-		links:     map[*link]struct{}{},
+		connSlots:      make(chan struct{}, cfg.maxConns),
+		handshakeSlots: make(chan struct{}, cfg.maxHandshakes),
+		tlsConfig:      serverTLSConfig(source, peers, cfg.metrics),
+		peers:          peers,
+		cfg:            cfg,
+		dialer:         net.Dialer{Timeout: upstreamDialTimeout},
+		listeners:      map[net.Listener]struct{}{},
+		links:          map[*link]struct{}{},
 	}
 }
 
@@ -147,8 +175,10 @@ func (s *MTLSServer) Serve(l net.Listener) error {
 
 	var backoff time.Duration
 	for {
+		s.connSlots <- struct{}{}
 		conn, err := l.Accept()
 		if err != nil {
+			<-s.connSlots
 			s.mu.Lock()
 			stopping := s.shuttingDown
 			s.mu.Unlock()
@@ -169,6 +199,7 @@ func (s *MTLSServer) Serve(l net.Listener) error {
 		backoff = 0
 		lk := &link{client: conn}
 		if !s.track(lk) {
+			<-s.connSlots
 			conn.Close()
 			return nil
 		}
@@ -192,6 +223,7 @@ func (s *MTLSServer) untrack(lk *link) {
 	s.mu.Lock()
 	delete(s.links, lk)
 	s.mu.Unlock()
+	<-s.connSlots
 	s.active.Done()
 }
 
