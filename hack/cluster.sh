@@ -658,10 +658,15 @@ start_standins() {
   done
 }
 
-# start_standin NAME IDENTITY-DIR
+# start_standin NAME IDENTITY-DIR: stand-in N holds its ADS stream with
+# ssm-pool replica N mod replicas, as kube-proxy spreads pooled proxies'
+# connections to the ssm-pool Service over its replicas (here fixed, so
+# that every replica has a proxy of its own).
 start_standin() {
+  local n="${1#standin-}" replicas
+  replicas="$("${STATE}/bin/localpod" replicas -file "${REPO_ROOT}/config/${SSM_MANIFEST[ssm-pool]}")"
   start "$1" "$1" "${STATE}/bin/standin" -node "$1" -cluster knative-serving/default \
-    -pod-ip "${STANDIN_IP[$1]}" -identity "$2" -pool "${COMPONENT_IP[ssm-pool-0]}:18000"
+    -pod-ip "${STANDIN_IP[$1]}" -identity "$2" -pool "${COMPONENT_IP[ssm-pool-$((n % replicas))]}:18000"
 }
 
 start_pod_runner() {

@@ -18,19 +18,23 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"strconv"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	corev1 "k8s.io/api/core/v1"
+	corev1listers "k8s.io/client-go/listers/core/v1"
 	endpointsinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/endpoints"
 	"knative.dev/pkg/system"
 	revisioninformer "knative.dev/serving/pkg/client/injection/informers/serving/v1/revision"
 
 	"github.com/serverless-mesh/ssm/pkg/activator"
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	"github.com/serverless-mesh/ssm/pkg/pool/identity"
-	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 )
 
 // proxyPath is what Knative's activation handler is built from: the
@@ -69,11 +73,21 @@ func withLeaseHook(ctx context.Context, logger *zap.SugaredLogger, s settings, s
 		return stock
 	}
 	address, serverName := s.poolEndpoint(system.Namespace())
-	conn, err := activator.DialPool(address, s.SSMIdentityDir, serverName)
+	dial := func(addr string) (*grpc.ClientConn, error) {
+		return activator.DialPool(addr, s.SSMIdentityDir, serverName)
+	}
+	// Dialled once here so that a missing identity turns the hook off at
+	// start rather than failing every lease.
+	conn, err := dial(address)
 	if err != nil {
 		logger.Warnw("SSM lease hook disabled; Knative's path serves every request", zap.Error(err))
 		return stock
 	}
+	conn.Close()
+	endpoints := endpointsinformer.Get(ctx).Lister()
+	replicas := activator.NewPoolReplicas(func() []string {
+		return poolReplicaAddresses(endpoints, system.Namespace())
+	}, address, dial)
 	opts := s.hookOptions()
 	opts.MeterProvider, opts.TracerProvider = mp, tp
 	opts.Logger = logger.Named("ssm")
@@ -81,11 +95,10 @@ func withLeaseHook(ctx context.Context, logger *zap.SugaredLogger, s settings, s
 	opts.Identity = identity.NewFileSource(s.SSMIdentityDir)
 	// Knative's throttler watches every Endpoints already; the hook reads
 	// the same informer's cache.
-	opts.Endpoints = endpointsinformer.Get(ctx).Lister()
-	hook, err := activator.New(stock.throttler, leaseapi.NewLeasesClient(conn),
-		revisioninformer.Get(ctx).Lister(), opts)
+	opts.Endpoints = endpoints
+	hook, err := activator.New(stock.throttler, replicas, revisioninformer.Get(ctx).Lister(), opts)
 	if err != nil {
-		conn.Close()
+		replicas.Close()
 		logger.Warnw("SSM lease hook disabled; Knative's path serves every request", zap.Error(err))
 		return stock
 	}
@@ -97,8 +110,34 @@ func withLeaseHook(ctx context.Context, logger *zap.SugaredLogger, s settings, s
 		wrap:      hook.Handler,
 		close: func() {
 			hook.Close()
-			conn.Close()
+			replicas.Close()
 		},
 		ssmConfig: hook.UpdateFromConfigMap,
 	}
+}
+
+// poolReplicaAddresses are the lease API addresses of ssm-pool's ready
+// replicas, from its Service's Endpoints in the system namespace (which
+// Knative's Endpoints informer already caches).
+func poolReplicaAddresses(endpoints corev1listers.EndpointsLister, namespace string) []string {
+	eps, err := endpoints.Endpoints(namespace).Get(ssm.PoolServerName)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, subset := range eps.Subsets {
+		port := int32(0)
+		for _, p := range subset.Ports {
+			if p.Port == ssm.PoolServerPort {
+				port = p.Port
+			}
+		}
+		if port == 0 {
+			continue
+		}
+		for _, a := range subset.Addresses {
+			out = append(out, net.JoinHostPort(a.IP, strconv.Itoa(int(port))))
+		}
+	}
+	return out
 }

@@ -65,7 +65,7 @@ func TestDataplanePoolKilledMidBurst(t *testing.T) {
 	waitScaledToZero(t, c, revision)
 
 	granted := `ssm_pool_leases_total{outcome="granted"}`
-	grantedBefore := poolCounter(t, granted)
+	grantedBefore := poolCounter(t, c, granted)
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: burst}}
 	want := "hello from " + revision
 	errs := make(chan error, burst)
@@ -86,7 +86,7 @@ func TestDataplanePoolKilledMidBurst(t *testing.T) {
 		}()
 	}
 	eventually(t, "ssm-pool granted the burst's lease", 10*time.Second, func(ctx context.Context) (bool, error) {
-		v, _, err := metricSample(ctx, poolMetricsURL, granted)
+		v, err := poolMetric(ctx, c, granted)
 		return v > grantedBefore, err
 	})
 	killedAt, answeredAtKill := time.Since(start), answered.Load()
@@ -127,8 +127,8 @@ func TestDataplanePoolKilledMidBurst(t *testing.T) {
 			strings.Contains(string(activatorLog), `"revision":"`+dataplaneNS+"/"+revision+`"`))
 
 	clusterCommand(t, "start", "ssm-pool")
-	eventually(t, "both stand-ins warm on the restarted ssm-pool", 30*time.Second, func(ctx context.Context) (bool, error) {
-		v, _, err := metricSample(ctx, poolMetricsURL, `ssm_pool_proxies{pool="knative-serving/default",state="warm"}`)
+	eventually(t, "both stand-ins warm on the restarted ssm-pool replicas", 30*time.Second, func(ctx context.Context) (bool, error) {
+		v, err := poolMetric(ctx, c, `ssm_pool_proxies{pool="knative-serving/default",state="warm"}`)
 		return v == 2, fmt.Errorf("%v warm, err %v", v, err)
 	})
 	leases := leaseapi.NewLeasesClient(dialPool(t, c, leaseSecret))
@@ -187,7 +187,7 @@ func TestDataplaneLeaseIdleExpiry(t *testing.T) {
 		"ssm.dev/lifecycle": "short-lived", "ssm.dev/proxy-pool": pool,
 	})
 	expiries := "ssm_pool_lease_expiries_total"
-	expiriesBefore := poolCounter(t, expiries)
+	expiriesBefore := poolCounter(t, c, expiries)
 	client := &http.Client{Timeout: 30 * time.Second}
 	want := "hello from " + revision
 	eventually(t, "a request of "+revision+" through the pool's stand-in", 30*time.Second, func(ctx context.Context) (bool, error) {
@@ -200,7 +200,7 @@ func TestDataplaneLeaseIdleExpiry(t *testing.T) {
 	lastRequest := time.Now()
 
 	eventually(t, "ssm-pool expired the idle lease", 30*time.Second, func(ctx context.Context) (bool, error) {
-		v, _, err := metricSample(ctx, poolMetricsURL, expiries)
+		v, err := poolMetric(ctx, c, expiries)
 		return v > expiriesBefore, fmt.Errorf("%s %v, err %v", expiries, v, err)
 	})
 	t.Logf("lease expired %v after the last request (idle timeout 3s, expiry checked every 1s)",

@@ -36,8 +36,30 @@ import (
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 )
 
-// poolMetricsURL is ssm-pool's metrics endpoint (hack/cluster.sh).
-const poolMetricsURL = "http://10.200.0.12:9090/metrics"
+// poolMetric sums a series over every ready ssm-pool replica's metrics
+// endpoint (each replica counts only its own proxies and leases); a series
+// a replica does not expose yet counts 0 there.
+func poolMetric(ctx context.Context, c *clients, series string) (float64, error) {
+	eps, err := c.kube.CoreV1().Endpoints("knative-serving").Get(ctx, "ssm-pool", metav1.GetOptions{})
+	if err != nil {
+		return 0, err
+	}
+	sum, replicas := 0.0, 0
+	for _, subset := range eps.Subsets {
+		for _, a := range subset.Addresses {
+			v, _, err := metricSample(ctx, "http://"+a.IP+":9090/metrics", series)
+			if err != nil {
+				return 0, fmt.Errorf("ssm-pool replica %s: %w", a.IP, err)
+			}
+			sum += v
+			replicas++
+		}
+	}
+	if replicas == 0 {
+		return 0, fmt.Errorf("no ready ssm-pool replica")
+	}
+	return sum, nil
+}
 
 // deployFunction creates the Knative Service name in dataplaneNS, whose pods
 // really run test/function, with the given revision annotations; waits until
@@ -46,8 +68,21 @@ const poolMetricsURL = "http://10.200.0.12:9090/metrics"
 // through the activator is the revision's first cold start there.
 func deployFunction(t *testing.T, c *clients, name string, annotations map[string]string) string {
 	t.Helper()
+	return deployFunctionSpec(t, c, name, annotations, servingv1.RevisionSpec{})
+}
+
+// deployFunctionSpec is deployFunction with the revision's containerConcurrency,
+// timeoutSeconds and container port (its name says the protocol: h2c for
+// HTTP/2) taken from spec; its image is always the test function's.
+func deployFunctionSpec(t *testing.T, c *clients, name string, annotations map[string]string, spec servingv1.RevisionSpec) string {
+	t.Helper()
 	ctx := context.Background()
 	revision := name + "-00001"
+	container := corev1.Container{Image: "ssm.local/hello"}
+	if len(spec.Containers) > 0 {
+		container.Ports = spec.Containers[0].Ports
+	}
+	spec.PodSpec = corev1.PodSpec{Containers: []corev1.Container{container}}
 	ksvc := &servingv1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: dataplaneNS},
 		Spec: servingv1.ServiceSpec{ConfigurationSpec: servingv1.ConfigurationSpec{Template: servingv1.RevisionTemplateSpec{
@@ -55,7 +90,7 @@ func deployFunction(t *testing.T, c *clients, name string, annotations map[strin
 				Labels:      map[string]string{"ssm.dev/local-run": "true"},
 				Annotations: annotations,
 			},
-			Spec: servingv1.RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{{Image: "ssm.local/hello"}}}},
+			Spec: spec,
 		}}},
 	}
 	if _, err := c.serving.ServingV1().Services(dataplaneNS).Create(ctx, ksvc, metav1.CreateOptions{}); err != nil {
@@ -130,10 +165,10 @@ func metricSample(ctx context.Context, url, series string) (value float64, found
 	return 0, false, sc.Err()
 }
 
-// poolCounter is an ssm-pool counter; a series not yet exposed counts 0.
-func poolCounter(t *testing.T, series string) float64 {
+// poolCounter is an ssm-pool counter, summed over its replicas.
+func poolCounter(t *testing.T, c *clients, series string) float64 {
 	t.Helper()
-	v, _, err := metricSample(context.Background(), poolMetricsURL, series)
+	v, err := poolMetric(context.Background(), c, series)
 	if err != nil {
 		t.Fatalf("reading %s from ssm-pool: %v", series, err)
 	}

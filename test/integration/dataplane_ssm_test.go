@@ -28,7 +28,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,7 +155,7 @@ func TestDataplaneLeasedColdStart(t *testing.T) {
 		logs, err := standinLogs(c)
 		return strings.Contains(logs, forwarded), err
 	})
-	granted, err := poolMetric(ctx, `ssm_pool_leases_total{outcome="granted"}`)
+	granted, err := poolMetric(ctx, c, `ssm_pool_leases_total{outcome="granted"}`)
 	if err != nil || granted < 1 {
 		t.Errorf("ssm_pool_leases_total{outcome=\"granted\"} = %v (%v), want at least 1", granted, err)
 	}
@@ -204,27 +203,4 @@ func standinLogs(c *clients) (string, error) {
 		b.Write(data)
 	}
 	return b.String(), nil
-}
-
-// poolMetric reads one sample from ssm-pool's /metrics.
-func poolMetric(ctx context.Context, series string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://10.200.0.12:9090/metrics", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
-	}
-	return 0, fmt.Errorf("no %s in ssm-pool's metrics", series)
 }
