@@ -76,6 +76,9 @@ type route struct {
 	// operations, applied to every response of the route, removals first.
 	removeHeaders []string
 	addHeaders    map[string]string
+	// websocket: the listener's connection manager passes websocket
+	// upgrades (upgrade_configs); Envoy refuses any other upgrade with 403.
+	websocket bool
 }
 
 // finishHeaders applies the route's response header operations to h.
@@ -149,8 +152,16 @@ func translate(listeners, routes, clusters, loads map[string]proto.Message) (*st
 		if err != nil {
 			return nil, fmt.Errorf("listener %s: %w", name, err)
 		}
+		websocket := false
+		for _, u := range hcm.GetUpgradeConfigs() {
+			if u.GetUpgradeType() != "websocket" || len(u.GetFilters()) > 0 || u.GetEnabled() != nil {
+				return nil, fmt.Errorf("listener %s: upgrade config %v: only a plain websocket upgrade is supported", name, u)
+			}
+			websocket = true
+		}
 		for i := range rs {
 			rs[i].noUpstream = reply
+			rs[i].websocket = websocket
 		}
 		st.ports[l.GetAddress().GetSocketAddress().GetPortValue()] = rs
 	}

@@ -26,6 +26,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,6 +228,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt route) {
 		notForwarded(w, rt, "no healthy upstream")
 		return
 	}
+	if r.Header.Get("Upgrade") != "" {
+		p.forwardUpgrade(w, r, rt)
+		return
+	}
 	ctx := r.Context()
 	if rt.timeout > 0 {
 		var cancel context.CancelFunc
@@ -312,6 +319,51 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt route) {
 		return
 	}
 	http.Error(w, "upstream error: "+lastErr.Error(), http.StatusServiceUnavailable)
+}
+
+// forwardUpgrade passes an HTTP/1.1 upgrade (a websocket) to one of the
+// route's endpoints and then copies bytes both ways, as Envoy does for an
+// upgrade type its connection manager allows; any other is refused with
+// Envoy's 403. An upgrade to an HTTP/2 cluster is refused loudly: the
+// stand-in does not implement extended CONNECT.
+func (p *Proxy) forwardUpgrade(w http.ResponseWriter, r *http.Request, rt route) {
+	up := rt.cluster
+	switch {
+	case !rt.websocket || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
+		http.Error(w, "upgrade not allowed", http.StatusForbidden)
+		return
+	case up.http2:
+		http.Error(w, "stand-in: upgrade to an HTTP/2 cluster is not implemented", http.StatusNotImplemented)
+		return
+	}
+	ep := up.endpoints[int(p.next.Add(1))%len(up.endpoints)]
+	scheme := "http"
+	if up.peerURI != "" {
+		scheme = "https"
+	}
+	target := &url.URL{Scheme: scheme, Host: ep}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = r.Host
+		},
+		Transport: p.client(up).Transport,
+		ModifyResponse: func(resp *http.Response) error {
+			if p.logf != nil {
+				p.logf("forwarded %s %s for cluster %s to %s: %d", r.Method, r.URL.Path, up.name, ep, resp.StatusCode)
+			}
+			rt.finishHeaders(resp.Header)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			if isConnectFailure(err) {
+				notForwarded(w, rt, "upstream connect error: "+err.Error())
+				return
+			}
+			http.Error(w, "upstream error: "+err.Error(), http.StatusServiceUnavailable)
+		},
+	}
+	proxy.ServeHTTP(w, r)
 }
 
 // notForwarded answers a request that reached no upstream: Envoy's 503, or

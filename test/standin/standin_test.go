@@ -17,6 +17,7 @@ limitations under the License.
 package standin
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -42,6 +43,7 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
 	"github.com/serverless-mesh/ssm/pkg/pool/snapshot"
+	"github.com/serverless-mesh/ssm/test/wsframe"
 )
 
 var (
@@ -89,6 +91,21 @@ func podServer(t *testing.T, ca *identity.CA, id identity.ID, name string, relea
 			case <-release:
 			case <-time.After(2 * time.Second):
 			}
+		}
+		if r.URL.Path == "/ws" {
+			// A websocket: echo one message.
+			conn, rw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+				wsframe.Accept(r.Header.Get("Sec-WebSocket-Key")))
+			_ = rw.Flush()
+			if msg, err := wsframe.ReadFrame(rw.Reader); err == nil {
+				_, _ = conn.Write(wsframe.Frame([]byte(name+" "+string(msg)), nil))
+			}
+			return
 		}
 		if r.URL.Path == "/proto" {
 			w.Header().Set("Trailer", "X-Done")
@@ -262,6 +279,15 @@ func TestStandInServesALeasedRevision(t *testing.T) {
 				ssm.PoolProxyRefusalHeader, refusal, tc.wantCode, tc.wantBody, tc.wantRefusal)
 		}
 	}
+	// A websocket passes (the lease's listener allows the upgrade); any
+	// other upgrade is refused, as Envoy refuses one it is not configured
+	// for.
+	if echo, err := websocketVia(p.Addr(ssm.PoolProxyPort), "websocket", revisionHeaders); err != nil || echo != "fn-pod hi" {
+		t.Errorf("websocket through the stand-in: %q, %v; want the pod's echo", echo, err)
+	}
+	if _, err := websocketVia(p.Addr(ssm.PoolProxyPort), "spdy/3", revisionHeaders); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("an upgrade the listener does not allow: %v, want 403", err)
+	}
 	once.Do(func() { close(release) })
 	if err := p.Err(); err != nil {
 		t.Errorf("the stand-in could not translate a configuration: %v", err)
@@ -367,4 +393,34 @@ func getRefusal(t *testing.T, p *Proxy, port uint32, path string, headers map[st
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), resp.Header.Get(ssm.PoolProxyRefusalHeader)
+}
+
+// websocketVia upgrades GET /ws at addr to protocol, sends "hi" and returns
+// the echo.
+func websocketVia(addr, protocol string, headers map[string]string) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: fn\r\nUpgrade: %s\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n", protocol, key)
+	for k, v := range headers {
+		fmt.Fprintf(conn, "%s: %s\r\n", k, v)
+	}
+	fmt.Fprint(conn, "\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != wsframe.Accept(key) {
+		return "", fmt.Errorf("upgrade answered %d", resp.StatusCode)
+	}
+	if _, err := conn.Write(wsframe.Frame([]byte("hi"), []byte{1, 2, 3, 4})); err != nil {
+		return "", err
+	}
+	echo, err := wsframe.ReadFrame(br)
+	return string(echo), err
 }

@@ -59,6 +59,12 @@ func HTTPConnectionManagerInline(statPrefix string, rc *route.RouteConfiguration
 	return m, nil
 }
 
+// WebsocketUpgrades lets an HTTP connection manager pass websocket
+// upgrades (HTTP/1.1 Upgrade) through to the upstream.
+func WebsocketUpgrades() []*hcm.HttpConnectionManager_UpgradeConfig {
+	return []*hcm.HttpConnectionManager_UpgradeConfig{{UpgradeType: "websocket"}}
+}
+
 func httpConnectionManager(statPrefix string) (*hcm.HttpConnectionManager, error) {
 	// Envoy has required an explicit typed config on the router since 1.19.
 	routerConfig, err := TypedConfig(&router.Router{})

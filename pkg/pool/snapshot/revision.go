@@ -60,6 +60,9 @@ func ForRevision(o Options, c revision.Config) (Resources, error) {
 	// Its 503 for that would reach the client; a marked 421 lets the
 	// activator send the request on Knative's path instead.
 	m.LocalReplyConfig = envoy.NotForwardedReply(http.StatusMisdirectedRequest, ssm.PoolProxyRefusalHeader, ssm.PoolProxyNoUpstream)
+	// Envoy refuses an upgrade it is not configured for; a revision's
+	// websockets must pass a leased proxy as they pass Knative's path.
+	m.UpgradeConfigs = envoy.WebsocketUpgrades()
 	l, err := envoy.HTTPListener(name, anyAddress, o.ProxyPort, m)
 	if err != nil {
 		return Resources{}, wrap(err)
