@@ -21,9 +21,16 @@ limitations under the License.
 //
 //	GET /            "hello from $K_REVISION"
 //	GET /?id=ID      "hello from $K_REVISION id ID", and counts ID as served
+//	POST /?id=ID     the same, plus " bytes N" (the body's length)
 //	GET /sleep?d=D   sleeps D (at most 30s), then answers the same
 //	GET /served?prefix=P  JSON {"ID": times served, ...} of the IDs this
 //	                 process served that start with P
+//	GET /ws?id=ID    a websocket: echoes one text message, then closes
+//	gRPC grpc.health.v1.Health: Check and Watch count the request's
+//	                 service field as the ID; Watch sends three answers
+//
+// It serves HTTP/1.1 and prior-knowledge h2c on one port (gRPC needs
+// HTTP/2), so one binary plays an http1 and an h2c revision.
 //
 // The counts let a test prove that each of its requests ran exactly once
 // (none lost, none run twice by a retry or a loop) and in which revision.
@@ -34,6 +41,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -42,6 +50,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // maxSleep bounds /sleep so that a typo in a test cannot hold a pod forever.
@@ -53,7 +64,10 @@ func main() {
 		port = "8080"
 	}
 	revision := os.Getenv("K_REVISION")
-	srv := &http.Server{Addr: ":" + port, Handler: handler(revision), ReadHeaderTimeout: 10 * time.Second}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{Addr: ":" + port, Handler: handler(revision), ReadHeaderTimeout: 10 * time.Second, Protocols: &protocols}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -87,8 +101,21 @@ func handler(revision string) http.Handler {
 			fmt.Fprint(w, greeting)
 			return
 		}
+		if r.Method == http.MethodPost {
+			n, err := io.Copy(io.Discard, r.Body)
+			if err != nil {
+				http.Error(w, "reading the body: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			served.add(id)
+			fmt.Fprintf(w, "%s id %s bytes %d", greeting, id, n)
+			return
+		}
 		served.add(id)
 		fmt.Fprint(w, greeting+" id "+id)
+	})
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		serveWebsocket(w, r, served)
 	})
 	mux.HandleFunc("/served", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -109,7 +136,36 @@ func handler(revision string) http.Handler {
 		}
 		fmt.Fprint(w, greeting)
 	})
-	return mux
+	grpcServer := grpc.NewServer()
+	grpc_health_v1.RegisterHealthServer(grpcServer, &health{served: served})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			grpcServer.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// health is grpc.health.v1.Health, counting the service field as the ID.
+type health struct {
+	grpc_health_v1.UnimplementedHealthServer
+	served *servedIDs
+}
+
+func (h *health) Check(_ context.Context, req *grpc_health_v1.HealthCheckRequest) (*grpc_health_v1.HealthCheckResponse, error) {
+	h.served.add(req.GetService())
+	return &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING}, nil
+}
+
+func (h *health) Watch(req *grpc_health_v1.HealthCheckRequest, stream grpc_health_v1.Health_WatchServer) error {
+	h.served.add(req.GetService())
+	for range 3 {
+		if err := stream.Send(&grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // maxServedIDs bounds the memory a long-running function spends on counts;

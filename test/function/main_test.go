@@ -17,10 +17,22 @@ limitations under the License.
 package main
 
 import (
+	"bufio"
+	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/serverless-mesh/ssm/test/wsframe"
 )
 
 func TestHandler(t *testing.T) {
@@ -59,5 +71,87 @@ func TestHandler(t *testing.T) {
 		if code != s.wantCode || body != s.wantBody {
 			t.Errorf("GET %s = %d %q, want %d %q", s.target, code, body, s.wantCode, s.wantBody)
 		}
+	}
+}
+
+// TestProtocols: over a real listener, as queue-proxy reaches the function:
+// a POST's body is counted, a websocket message is echoed, and gRPC's
+// Health Check and Watch (over h2c) count their IDs.
+func TestProtocols(t *testing.T) {
+	t.Parallel()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{Handler: handler("fn-00001"), Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(func() { srv.Close() })
+	addr := lis.Addr().String()
+
+	resp, err := http.Post("http://"+addr+"/?id=post-1", "application/octet-stream", strings.NewReader(strings.Repeat("x", 1<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := "hello from fn-00001 id post-1 bytes 1048576"; string(body) != want {
+		t.Errorf("POST = %q, want %q", body, want)
+	}
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /ws?id=ws-1 HTTP/1.1\r\nHost: fn\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(conn)
+	wsResp, err := http.ReadResponse(br, nil)
+	if err != nil || wsResp.StatusCode != http.StatusSwitchingProtocols || wsResp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("upgrade: %v %v", wsResp, err)
+	}
+	if _, err := conn.Write(wsframe.Frame([]byte("ping ws-1"), []byte{1, 2, 3, 4})); err != nil {
+		t.Fatal(err)
+	}
+	if echo, err := wsframe.ReadFrame(br); err != nil || string(echo) != "ping ws-1" {
+		t.Errorf("websocket echo = %q, %v", echo, err)
+	}
+
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	health := grpc_health_v1.NewHealthClient(cc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if r, err := health.Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: "grpc-1"}); err != nil || r.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+		t.Errorf("Check = %v, %v", r, err)
+	}
+	stream, err := health.Watch(ctx, &grpc_health_v1.HealthCheckRequest{Service: "grpc-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		if _, err := stream.Recv(); err != nil {
+			if err != io.EOF {
+				t.Errorf("Watch: %v", err)
+			}
+			break
+		}
+		n++
+	}
+	if n != 3 {
+		t.Errorf("Watch sent %d answers, want 3", n)
+	}
+
+	rec := httptest.NewRecorder()
+	srv.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/served", nil))
+	if want := `{"grpc-1":1,"grpc-2":1,"post-1":1,"ws-1":1}` + "\n"; rec.Body.String() != want {
+		t.Errorf("/served = %q, want %q", rec.Body.String(), want)
 	}
 }

@@ -1,0 +1,54 @@
+/*
+Copyright 2026 The SSM Authors
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/serverless-mesh/ssm/test/wsframe"
+)
+
+// serveWebsocket takes the upgrade, reads one text message (masked, as
+// every client frame is), echoes it unmasked, counts the id and closes.
+// Just enough of RFC 6455 for a test to see an upgrade carried end to end.
+func serveWebsocket(w http.ResponseWriter, r *http.Request, served *servedIDs) {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || r.Header.Get("Sec-WebSocket-Key") == "" {
+		http.Error(w, "want a websocket upgrade", http.StatusBadRequest)
+		return
+	}
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, "cannot take over the connection: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+		wsframe.Accept(r.Header.Get("Sec-WebSocket-Key")))
+	if err := rw.Flush(); err != nil {
+		return
+	}
+	msg, err := wsframe.ReadFrame(rw.Reader)
+	if err != nil {
+		return
+	}
+	served.add(r.URL.Query().Get("id"))
+	_, _ = conn.Write(wsframe.Frame(msg, nil))
+}
