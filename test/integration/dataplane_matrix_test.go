@@ -38,6 +38,7 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/serverless-mesh/ssm/test/wsframe"
@@ -105,6 +106,10 @@ func TestDataplaneMatrix(t *testing.T) {
 	requireDataplane(t)
 	c := newClients(t)
 	ensureNamespace(t, c, dataplaneNS)
+	// Six leased revisions share the default pool's two stand-ins: a short
+	// idle timeout hands a proxy on while a revision waits to scale to
+	// zero, so that more of them hold one for their warm waves.
+	shortenPoolIdleTimeout(t, c, 5*time.Second)
 	var (
 		mu    sync.Mutex
 		cells []matrixCell
@@ -260,6 +265,33 @@ func servedByEveryPod(ctx context.Context, c *clients, revision, prefix string) 
 		}
 	}
 	return total, nil
+}
+
+// shortenPoolIdleTimeout sets the default ProxyPool's idleTimeout and puts
+// the old value back at cleanup.
+func shortenPoolIdleTimeout(t *testing.T, c *clients, d time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	pools := c.ssm.SsmV1alpha1().ProxyPools("knative-serving")
+	pool, err := pools.Get(ctx, "default", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the default ProxyPool: %v", err)
+	}
+	old := pool.Spec.IdleTimeout
+	pool.Spec.IdleTimeout = &metav1.Duration{Duration: d}
+	if _, err := pools.Update(ctx, pool, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("shortening the default ProxyPool's idleTimeout: %v", err)
+	}
+	t.Cleanup(func() {
+		pool, err := pools.Get(ctx, "default", metav1.GetOptions{})
+		if err == nil {
+			pool.Spec.IdleTimeout = old
+			_, err = pools.Update(ctx, pool, metav1.UpdateOptions{})
+		}
+		if err != nil {
+			t.Errorf("restoring the default ProxyPool's idleTimeout: %v", err)
+		}
+	})
 }
 
 // standinForwarded counts the requests of the revision the pooled
