@@ -109,7 +109,7 @@ func TestDataplaneMatrix(t *testing.T) {
 	// Six leased revisions share the default pool's two stand-ins: a short
 	// idle timeout hands a proxy on while a revision waits to scale to
 	// zero, so that more of them hold one for their warm waves.
-	shortenPoolIdleTimeout(t, c, 5*time.Second)
+	shortenPoolIdleTimeout(t, c, 20*time.Second)
 	var (
 		mu    sync.Mutex
 		cells []matrixCell
@@ -149,6 +149,9 @@ func TestDataplaneMatrix(t *testing.T) {
 									waves = append(waves, "warm")
 								}
 								for _, wave := range waves {
+									if wave == "warm" {
+										awaitLeasedProxy(c, service, revision)
+									}
 									forwardedBefore := standinForwarded(c, revision)
 									cell := runMatrixCell(t, c, service, revision, req)
 									cell.name = fmt.Sprintf("cc=%-2d %-11s %-11s %s", cc, path.name, req.name, wave)
@@ -292,6 +295,23 @@ func shortenPoolIdleTimeout(t *testing.T, c *clients, d time.Duration) {
 			t.Errorf("restoring the default ProxyPool's idleTimeout: %v", err)
 		}
 	})
+}
+
+// awaitLeasedProxy sends uncounted requests (GET /) until one goes
+// through a pooled stand-in, for at most 8 s: the revision may hold no
+// lease (the pool is shared), and then its warm wave takes Knative's path.
+func awaitLeasedProxy(c *clients, service, revision string) {
+	deadline := time.Now().Add(8 * time.Second)
+	before := standinForwarded(c, revision)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, _, _ = activatorGet(ctx, http1Client, service, revision, "/")
+		cancel()
+		if standinForwarded(c, revision) > before {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // standinForwarded counts the requests of the revision the pooled
