@@ -320,3 +320,44 @@ func poolProxyCert(t *testing.T, ca *identity.CA) tls.Certificate {
 	}
 	return cert
 }
+
+// TestForwardHandshakeCap: past maxHandshakes a new connection's handshake
+// waits for a slot; a peer that stalls its handshake holds one until it
+// gives up or the handshake timeout ends it.
+func TestForwardHandshakeCap(t *testing.T) {
+	t.Parallel()
+	ca, source := identityDir(t)
+	upstream := startUpstream(t, echoUpstream())
+	addr := startMTLS(t, source, mtlsServerConfig{upstream: upstream, maxHandshakes: 1, handshakeTimeout: 20 * time.Second})
+	staller, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer staller.Close()
+
+	done := make(chan error, 1)
+	go func() {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 20 * time.Second}, "tcp", addr, &tls.Config{
+			MinVersion: tls.VersionTLS13, RootCAs: ca.Bundle(), ServerName: testServerName,
+			Certificates: []tls.Certificate{poolProxyCert(t, ca)}, NextProtos: []string{"http/1.1"},
+		})
+		if err == nil {
+			conn.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("a second handshake ran while the only slot was held (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	staller.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the waiting handshake, once the slot freed: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the waiting handshake did not finish after the slot freed")
+	}
+}

@@ -110,14 +110,16 @@ func planRevisionDeployment(dep *appsv1.Deployment, d policy.Defaults, sidecarle
 	// Resolve fails only on what ParseAnnotations already rejects or on
 	// invalid defaults, which config-ssm's own validation keeps out; the
 	// branch stays so that neither can ever half-apply a policy.
-	p, err := policy.Resolve(policy.Input{Annotations: overrides, Defaults: d})
-	if err != nil {
+	if _, err := policy.Resolve(policy.Input{Annotations: overrides, Defaults: d}); err != nil {
 		return deploymentPlan{warnings: []string{oneLine(fmt.Sprintf(
 			"SSM left Deployment %s unchanged: its policy does not resolve: %v", name, err))}}
 	}
 
 	var plan deploymentPlan
-	if sidecarlessOn && policy.Sidecarless(p) {
+	// The rule the activator and ssm-pool read too (policy.Leasable builds on
+	// it): were they to disagree, a pod would refuse the activator's
+	// plaintext or a pooled proxy would find no plugin to talk to.
+	if _, sidecarless := policy.SidecarlessRevision(ssmAnnotations(tmpl.Annotations), d, sidecarlessOn); sidecarless {
 		// The plugin in the pod cannot read config-ssm or ServerlessPolicies;
 		// stating the resolved mode on the pod keeps it from deciding "full"
 		// (no plaintext guard) for a pod that has no sidecar: no silent
