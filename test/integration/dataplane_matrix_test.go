@@ -38,7 +38,6 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/serverless-mesh/ssm/test/wsframe"
@@ -96,20 +95,13 @@ type matrixCell struct {
 // counts. Every cell: none lost, none run twice, none held past the
 // revision's timeout. The table it logs has each cell's count and latency
 // percentiles, and for leased cells how many requests a pooled stand-in
-// carried. A burst from zero reaches its leased proxy before the new pod's
+// carried: a burst from zero reaches its leased proxy before the new pod's
 // endpoint does and falls back to Knative's path (the refusal the activator
-// replays); leased revisions therefore get a second, warm wave, which the
-// proxy carries when the revision holds one (two stand-ins serve six leased
-// revisions, so some take Knative's path, as on a cluster whose pool is
-// exhausted).
+// replays), and two stand-ins serve six leased revisions.
 func TestDataplaneMatrix(t *testing.T) {
 	requireDataplane(t)
 	c := newClients(t)
 	ensureNamespace(t, c, dataplaneNS)
-	// Six leased revisions share the default pool's two stand-ins: a short
-	// idle timeout hands a proxy on while a revision waits to scale to
-	// zero, so that more of them hold one for their warm waves.
-	shortenPoolIdleTimeout(t, c, 20*time.Second)
 	var (
 		mu    sync.Mutex
 		cells []matrixCell
@@ -141,27 +133,15 @@ func TestDataplaneMatrix(t *testing.T) {
 									continue
 								}
 								waitScaledToZero(t, c, revision)
-								waves := []string{"from zero"}
+								forwardedBefore := standinForwarded(c, revision)
+								cell := runMatrixCell(t, c, service, revision, req)
+								cell.name = fmt.Sprintf("cc=%-2d %-11s %-11s", cc, path.name, req.name)
 								if path.name == "leased" {
-									// The burst from zero reaches a leased proxy before
-									// its endpoint does and falls back; a second, warm
-									// wave can go through it.
-									waves = append(waves, "warm")
+									cell.via = fmt.Sprintf("%d by a proxy", standinForwarded(c, revision)-forwardedBefore)
 								}
-								for _, wave := range waves {
-									if wave == "warm" {
-										awaitLeasedProxy(c, service, revision)
-									}
-									forwardedBefore := standinForwarded(c, revision)
-									cell := runMatrixCell(t, c, service, revision, req)
-									cell.name = fmt.Sprintf("cc=%-2d %-11s %-11s %s", cc, path.name, req.name, wave)
-									if path.name == "leased" {
-										cell.via = fmt.Sprintf("%d by a proxy", standinForwarded(c, revision)-forwardedBefore)
-									}
-									mu.Lock()
-									cells = append(cells, cell)
-									mu.Unlock()
-								}
+								mu.Lock()
+								cells = append(cells, cell)
+								mu.Unlock()
 							}
 						})
 					}()
@@ -268,50 +248,6 @@ func servedByEveryPod(ctx context.Context, c *clients, revision, prefix string) 
 		}
 	}
 	return total, nil
-}
-
-// shortenPoolIdleTimeout sets the default ProxyPool's idleTimeout and puts
-// the old value back at cleanup.
-func shortenPoolIdleTimeout(t *testing.T, c *clients, d time.Duration) {
-	t.Helper()
-	ctx := context.Background()
-	pools := c.ssm.SsmV1alpha1().ProxyPools("knative-serving")
-	pool, err := pools.Get(ctx, "default", metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("the default ProxyPool: %v", err)
-	}
-	old := pool.Spec.IdleTimeout
-	pool.Spec.IdleTimeout = &metav1.Duration{Duration: d}
-	if _, err := pools.Update(ctx, pool, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("shortening the default ProxyPool's idleTimeout: %v", err)
-	}
-	t.Cleanup(func() {
-		pool, err := pools.Get(ctx, "default", metav1.GetOptions{})
-		if err == nil {
-			pool.Spec.IdleTimeout = old
-			_, err = pools.Update(ctx, pool, metav1.UpdateOptions{})
-		}
-		if err != nil {
-			t.Errorf("restoring the default ProxyPool's idleTimeout: %v", err)
-		}
-	})
-}
-
-// awaitLeasedProxy sends uncounted requests (GET /) until one goes
-// through a pooled stand-in, for at most 8 s: the revision may hold no
-// lease (the pool is shared), and then its warm wave takes Knative's path.
-func awaitLeasedProxy(c *clients, service, revision string) {
-	deadline := time.Now().Add(8 * time.Second)
-	before := standinForwarded(c, revision)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, _, _ = activatorGet(ctx, http1Client, service, revision, "/")
-		cancel()
-		if standinForwarded(c, revision) > before {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // standinForwarded counts the requests of the revision the pooled
