@@ -38,7 +38,9 @@ import (
 // the revision over the ready replicas picks, so leases spread over the
 // replicas and a revision keeps asking the same one; a replica without a
 // free warm proxy, or unreachable, passes the Lease on to the next. Renew
-// goes to the replica that granted the lease.
+// walks the same order: the first replica that knows the revision's lease
+// is the one that granted it (a replica holding a lease grants it again
+// rather than passing on), so nothing is remembered per revision.
 type PoolReplicas struct {
 	// endpoints lists the ready replicas' lease API addresses (ip:port);
 	// when it lists none, the fallback address is used.
@@ -48,9 +50,6 @@ type PoolReplicas struct {
 
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
-	// granted maps a revision ("namespace/name") to the replica that
-	// granted its lease.
-	granted map[string]string
 }
 
 var _ leaseapi.LeasesClient = (*PoolReplicas)(nil)
@@ -64,7 +63,6 @@ func NewPoolReplicas(endpoints func() []string, fallback string, dial func(strin
 		fallback:  fallback,
 		dial:      dial,
 		conns:     map[string]*grpc.ClientConn{},
-		granted:   map[string]string{},
 	}
 }
 
@@ -148,9 +146,6 @@ func (p *PoolReplicas) Lease(ctx context.Context, req *leaseapi.LeaseRequest, op
 		}
 		resp, err = c.Lease(ctx, req, opts...)
 		if err == nil && resp.GetOutcome() == leaseapi.LeaseResponse_GRANTED {
-			p.mu.Lock()
-			p.granted[key] = addr
-			p.mu.Unlock()
 			return resp, nil
 		}
 		if ctx.Err() != nil || !worthAnotherReplica(resp, err) {
@@ -173,30 +168,34 @@ func worthAnotherReplica(resp *leaseapi.LeaseResponse, err error) bool {
 	return false
 }
 
-// Renew implements leaseapi.LeasesClient: it goes to the replica that
-// granted the lease. A replica that no longer knows it answers NotFound,
-// and the revision is forgotten here too.
+// Renew implements leaseapi.LeasesClient: it asks the replicas in the
+// revision's order and returns the first answer that is not NotFound. An
+// unreachable replica may be the one holding the lease, so its error wins
+// over the others' NotFound: the caller then keeps the lease until its TTL.
 func (p *PoolReplicas) Renew(ctx context.Context, req *leaseapi.RenewRequest, opts ...grpc.CallOption) (*leaseapi.RenewResponse, error) {
 	key := revisionKey(req.GetRevision())
-	p.mu.Lock()
-	addr, ok := p.granted[key]
-	p.mu.Unlock()
-	if !ok {
-		return nil, status.Errorf(codes.NotFound, "no ssm-pool replica granted a lease to %s here", key)
-	}
-	c, err := p.client(addr)
-	if err != nil {
-		return nil, status.Errorf(codes.Unavailable, "ssm-pool replica %s: %v", addr, err)
-	}
-	resp, err := c.Renew(ctx, req, opts...)
-	if status.Code(err) == codes.NotFound {
-		p.mu.Lock()
-		if p.granted[key] == addr {
-			delete(p.granted, key)
+	var failed error
+	for _, addr := range p.order(key) {
+		c, err := p.client(addr)
+		if err != nil {
+			failed = status.Errorf(codes.Unavailable, "ssm-pool replica %s: %v", addr, err)
+			continue
 		}
-		p.mu.Unlock()
+		resp, err := c.Renew(ctx, req, opts...)
+		switch {
+		case err == nil:
+			return resp, nil
+		case status.Code(err) != codes.NotFound:
+			failed = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	return resp, err
+	if failed != nil {
+		return nil, failed
+	}
+	return nil, status.Errorf(codes.NotFound, "no ssm-pool replica holds a lease of %s", key)
 }
 
 // Stats implements leaseapi.LeasesClient; the activator does not read
