@@ -17,9 +17,7 @@ limitations under the License.
 package main
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -107,11 +105,9 @@ func TestProtocols(t *testing.T) {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET /ws?id=ws-1 HTTP/1.1\r\nHost: fn\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-	br := bufio.NewReader(conn)
-	wsResp, err := http.ReadResponse(br, nil)
-	if err != nil || wsResp.StatusCode != http.StatusSwitchingProtocols || wsResp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
-		t.Fatalf("upgrade: %v %v", wsResp, err)
+	br, err := wsframe.Handshake(conn, "fn", "/ws?id=ws-1", "websocket", nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, err := conn.Write(wsframe.Frame([]byte("ping ws-1"), []byte{1, 2, 3, 4})); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,6 @@ limitations under the License.
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -29,22 +28,17 @@ import (
 // every client frame is), echoes it unmasked, counts the id and closes.
 // Just enough of RFC 6455 for a test to see an upgrade carried end to end.
 func serveWebsocket(w http.ResponseWriter, r *http.Request, served *servedIDs) {
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || r.Header.Get("Sec-WebSocket-Key") == "" {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		http.Error(w, "want a websocket upgrade", http.StatusBadRequest)
 		return
 	}
-	conn, rw, err := http.NewResponseController(w).Hijack()
+	conn, rw, err := wsframe.Upgrade(w, r)
 	if err != nil {
-		http.Error(w, "cannot take over the connection: "+err.Error(), http.StatusInternalServerError)
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-		wsframe.Accept(r.Header.Get("Sec-WebSocket-Key")))
-	if err := rw.Flush(); err != nil {
-		return
-	}
 	msg, err := wsframe.ReadFrame(rw.Reader)
 	if err != nil {
 		return

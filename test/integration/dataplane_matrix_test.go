@@ -19,7 +19,6 @@ limitations under the License.
 package integration
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -360,18 +359,12 @@ func matrixWebsocket(ctx context.Context, service, revision, id string) error {
 	if deadline, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(deadline)
 	}
-	const key = "dGhlIHNhbXBsZSBub25jZQ=="
-	fmt.Fprintf(conn, "GET /ws?id=%s HTTP/1.1\r\nHost: %s.%s.example.com\r\nKnative-Serving-Namespace: %s\r\nKnative-Serving-Revision: %s\r\n"+
-		"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-		id, service, dataplaneNS, dataplaneNS, revision, key)
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
+	br, err := wsframe.Handshake(conn, service+"."+dataplaneNS+".example.com", "/ws?id="+id, "websocket", map[string]string{
+		"Knative-Serving-Namespace": dataplaneNS,
+		"Knative-Serving-Revision":  revision,
+	})
 	if err != nil {
-		return fmt.Errorf("upgrade: %w", err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != wsframe.Accept(key) {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-		return fmt.Errorf("upgrade answered %d %q", resp.StatusCode, body)
+		return err
 	}
 	msg := "ping " + id
 	if _, err := conn.Write(wsframe.Frame([]byte(msg), []byte{7, 1, 9, 3})); err != nil {

@@ -17,7 +17,6 @@ limitations under the License.
 package standin
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -94,14 +93,12 @@ func podServer(t *testing.T, ca *identity.CA, id identity.ID, name string, relea
 		}
 		if r.URL.Path == "/ws" {
 			// A websocket: echo one message.
-			conn, rw, err := http.NewResponseController(w).Hijack()
+			conn, rw, err := wsframe.Upgrade(w, r)
 			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
 			defer conn.Close()
-			fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-				wsframe.Accept(r.Header.Get("Sec-WebSocket-Key")))
-			_ = rw.Flush()
 			if msg, err := wsframe.ReadFrame(rw.Reader); err == nil {
 				_, _ = conn.Write(wsframe.Frame([]byte(name+" "+string(msg)), nil))
 			}
@@ -404,19 +401,9 @@ func websocketVia(addr, protocol string, headers map[string]string) (string, err
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	const key = "dGhlIHNhbXBsZSBub25jZQ=="
-	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: fn\r\nUpgrade: %s\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n", protocol, key)
-	for k, v := range headers {
-		fmt.Fprintf(conn, "%s: %s\r\n", k, v)
-	}
-	fmt.Fprint(conn, "\r\n")
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
+	br, err := wsframe.Handshake(conn, "fn", "/ws", protocol, headers)
 	if err != nil {
 		return "", err
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != wsframe.Accept(key) {
-		return "", fmt.Errorf("upgrade answered %d", resp.StatusCode)
 	}
 	if _, err := conn.Write(wsframe.Frame([]byte("hi"), []byte{1, 2, 3, 4})); err != nil {
 		return "", err

@@ -27,6 +27,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"strings"
 )
 
 // maxMessage bounds a frame's payload.
@@ -114,4 +117,52 @@ func ReadFrame(r *bufio.Reader) ([]byte, error) {
 		}
 	}
 	return payload, nil
+}
+
+// sampleKey is RFC 6455's sample nonce; a test client needs no randomness.
+const sampleKey = "dGhlIHNhbXBsZSBub25jZQ=="
+
+// Handshake sends an HTTP/1.1 upgrade of GET path to protocol on conn, with
+// the given Host and extra headers, and checks for 101 and the right
+// Sec-WebSocket-Accept. It returns the reader for the frames that follow.
+func Handshake(conn net.Conn, host, path, protocol string, headers map[string]string) (*bufio.Reader, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: %s\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n",
+		path, host, protocol, sampleKey)
+	for k, v := range headers {
+		fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return nil, fmt.Errorf("upgrade: %w", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != Accept(sampleKey) {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return nil, fmt.Errorf("upgrade answered %d %q", resp.StatusCode, body)
+	}
+	return br, nil
+}
+
+// Upgrade takes over w's connection and answers the websocket upgrade r
+// asks for with 101. The caller owns the connection.
+func Upgrade(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.ReadWriter, error) {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || r.Header.Get("Sec-WebSocket-Key") == "" {
+		return nil, nil, errors.New("not a websocket upgrade")
+	}
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, nil, fmt.Errorf("taking over the connection: %w", err)
+	}
+	fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+		Accept(r.Header.Get("Sec-WebSocket-Key")))
+	if err := rw.Flush(); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, rw, nil
 }
