@@ -55,19 +55,7 @@ func rawUpstream(t *testing.T, serve func(net.Conn)) string {
 // handshake.
 func dialPoolProxy(t *testing.T, ca *identity.CA, addr string) *tls.Conn {
 	t.Helper()
-	certPEM, keyPEM := issue(t, ca, identity.LeafSpec{
-		ID: identity.NewID(testTrustDomain, testNamespace, "ssm-proxy"), Client: true})
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatalf("client key pair: %v", err)
-	}
-	conn, err := tls.Dial("tcp", addr, &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		RootCAs:      ca.Bundle(),
-		ServerName:   testServerName,
-		Certificates: []tls.Certificate{cert},
-		NextProtos:   []string{"http/1.1"},
-	})
+	conn, err := tls.Dial("tcp", addr, poolProxyTLS(t, ca))
 	if err != nil {
 		t.Fatalf("dialing %s: %v", addr, err)
 	}
@@ -284,41 +272,56 @@ func TestForwardConnectionCap(t *testing.T) {
 	first := dialPoolProxy(t, ca, addr)
 	_ = dialPoolProxy(t, ca, addr)
 
-	third := make(chan error, 1)
+	handshakeWaitsUntil(t, ca, addr, "past the cap of 2 connections", func() { first.Close() })
+}
+
+// handshakeWaitsUntil starts a pooled proxy's handshake with addr, checks
+// that it has not finished 300 ms later, calls free, and checks that it
+// then finishes.
+func handshakeWaitsUntil(t *testing.T, ca *identity.CA, addr, why string, free func()) {
+	t.Helper()
+	done := make(chan error, 1)
+	cfg := poolProxyTLS(t, ca)
 	go func() {
-		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 20 * time.Second}, "tcp", addr, &tls.Config{
-			MinVersion: tls.VersionTLS13, RootCAs: ca.Bundle(), ServerName: testServerName,
-			Certificates: []tls.Certificate{poolProxyCert(t, ca)}, NextProtos: []string{"http/1.1"},
-		})
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 20 * time.Second}, "tcp", addr, cfg)
 		if err == nil {
 			conn.Close()
 		}
-		third <- err
+		done <- err
 	}()
 	select {
-	case err := <-third:
-		t.Fatalf("a third connection was served past the cap of 2 (err %v)", err)
+	case err := <-done:
+		t.Fatalf("a handshake finished %s (err %v)", why, err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	first.Close()
+	free()
 	select {
-	case err := <-third:
+	case err := <-done:
 		if err != nil {
-			t.Errorf("the waiting connection, once a slot freed: %v", err)
+			t.Errorf("the waiting handshake, once freed: %v", err)
 		}
 	case <-time.After(20 * time.Second):
-		t.Fatal("the waiting connection was not served after a slot freed")
+		t.Fatal("the waiting handshake did not finish once freed")
 	}
 }
 
-func poolProxyCert(t *testing.T, ca *identity.CA) tls.Certificate {
+// poolProxyTLS is the client side of a pooled proxy of the revision's
+// namespace, with a certificate from ca.
+func poolProxyTLS(t *testing.T, ca *identity.CA) *tls.Config {
+	t.Helper()
 	certPEM, keyPEM := issue(t, ca, identity.LeafSpec{
 		ID: identity.NewID(testTrustDomain, testNamespace, "ssm-proxy"), Client: true})
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		t.Error(err)
+		t.Fatalf("client key pair: %v", err)
 	}
-	return cert
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		RootCAs:      ca.Bundle(),
+		ServerName:   testServerName,
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   []string{"http/1.1"},
+	}
 }
 
 // TestForwardHandshakeCap: past maxHandshakes a new connection's handshake
@@ -335,29 +338,5 @@ func TestForwardHandshakeCap(t *testing.T) {
 	}
 	defer staller.Close()
 
-	done := make(chan error, 1)
-	go func() {
-		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 20 * time.Second}, "tcp", addr, &tls.Config{
-			MinVersion: tls.VersionTLS13, RootCAs: ca.Bundle(), ServerName: testServerName,
-			Certificates: []tls.Certificate{poolProxyCert(t, ca)}, NextProtos: []string{"http/1.1"},
-		})
-		if err == nil {
-			conn.Close()
-		}
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		t.Fatalf("a second handshake ran while the only slot was held (err %v)", err)
-	case <-time.After(300 * time.Millisecond):
-	}
-	staller.Close()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("the waiting handshake, once the slot freed: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the waiting handshake did not finish after the slot freed")
-	}
+	handshakeWaitsUntil(t, ca, addr, "while the only handshake slot was held", func() { staller.Close() })
 }
