@@ -20,6 +20,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"go.opentelemetry.io/otel/metric"
@@ -125,18 +126,13 @@ func poolReplicaAddresses(endpoints corev1listers.EndpointsLister, namespace str
 		return nil
 	}
 	var out []string
+	port := strconv.Itoa(ssm.PoolServerPort)
 	for _, subset := range eps.Subsets {
-		port := int32(0)
-		for _, p := range subset.Ports {
-			if p.Port == ssm.PoolServerPort {
-				port = p.Port
-			}
-		}
-		if port == 0 {
+		if !slices.ContainsFunc(subset.Ports, func(p corev1.EndpointPort) bool { return p.Port == ssm.PoolServerPort }) {
 			continue
 		}
 		for _, a := range subset.Addresses {
-			out = append(out, net.JoinHostPort(a.IP, strconv.Itoa(int(port))))
+			out = append(out, net.JoinHostPort(a.IP, port))
 		}
 	}
 	return out
