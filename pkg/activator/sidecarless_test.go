@@ -21,6 +21,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -530,4 +531,33 @@ func privateEndpoints(t *testing.T, rev *servingv1.Revision, ready []string) cor
 		t.Fatal(err)
 	}
 	return corev1listers.NewEndpointsLister(indexer)
+}
+
+// TestReadyPodTakesTurns: a ClusterIP request of a sidecar-less revision
+// goes to each ready address of its private Endpoints in turn, across
+// subsets, and to none when there is none.
+func TestReadyPodTakesTurns(t *testing.T) {
+	t.Parallel()
+	rev := testRevision("fn-00001", "fn-sa", nil)
+	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	if err := indexer.Add(&corev1.Endpoints{
+		ObjectMeta: metav1.ObjectMeta{Namespace: rev.Namespace, Name: rev.Name + "-private"},
+		Subsets: []corev1.EndpointSubset{
+			{Addresses: []corev1.EndpointAddress{{IP: "10.0.0.1"}, {IP: "10.0.0.2"}}},
+			{Addresses: []corev1.EndpointAddress{{IP: "10.0.0.3"}}, NotReadyAddresses: []corev1.EndpointAddress{{IP: "10.0.0.9"}}},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := newTestHook(t, &fakeStock{dest: stockDest}, dialLeases(t, downPoolAddress(t)), Options{Endpoints: corev1listers.NewEndpointsLister(indexer)})
+	seen := map[string]int{}
+	for range 6 {
+		seen[h.readyPod(types.NamespacedName{Namespace: rev.Namespace, Name: rev.Name})]++
+	}
+	if want := map[string]int{"10.0.0.1": 2, "10.0.0.2": 2, "10.0.0.3": 2}; !maps.Equal(seen, want) {
+		t.Errorf("6 picks went to %v, want %v", seen, want)
+	}
+	if got := h.readyPod(types.NamespacedName{Namespace: rev.Namespace, Name: "other-00001"}); got != "" {
+		t.Errorf("a revision without private Endpoints got %q, want none", got)
+	}
 }

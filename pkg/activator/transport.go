@@ -189,16 +189,23 @@ func (h *Hook) readyPod(rev types.NamespacedName) string {
 	if err != nil {
 		return ""
 	}
-	var ready []string
+	// Counted, then walked to the chosen one: this runs per request, and
+	// the lister's object must not be modified or copied.
+	n := 0
 	for _, subset := range eps.Subsets {
-		for _, addr := range subset.Addresses {
-			ready = append(ready, addr.IP)
-		}
+		n += len(subset.Addresses)
 	}
-	if len(ready) == 0 {
+	if n == 0 {
 		return ""
 	}
-	return ready[h.nextPod.Add(1)%uint64(len(ready))]
+	i := int(h.nextPod.Add(1) % uint64(n))
+	for _, subset := range eps.Subsets {
+		if i < len(subset.Addresses) {
+			return subset.Addresses[i].IP
+		}
+		i -= len(subset.Addresses)
+	}
+	return ""
 }
 
 func (t *leaseTransport) throughLease(req *http.Request, a *attempt) (*http.Response, error) {
