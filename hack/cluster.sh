@@ -397,6 +397,10 @@ start_ssm() {
   # webhook's leader has filled in their CA.
   wait_for ssm-webhook-0 60 has_ca_bundle validatingwebhookconfiguration validation.webhook.ssm.dev
   wait_for ssm-webhook-0 60 has_ca_bundle mutatingwebhookconfiguration defaulting.webhook.ssm.dev
+  # Every Revision Knative creates from now on is stamped with what its pods
+  # are born with (sidecar-less or not); one created before would keep its
+  # sidecar.
+  wait_for ssm-webhook-0 60 has_ca_bundle mutatingwebhookconfiguration revisions.webhook.ssm.dev
   # No Envoy gateway runs here, so HTTP probes have no target: readiness is
   # confirmed from the routes istiod generates for the gateway instead.
   kubectl_admin patch configmap config-ssm -n knative-serving --type merge \

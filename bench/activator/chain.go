@@ -45,7 +45,6 @@ import (
 
 	ssmactivator "github.com/serverless-mesh/ssm/pkg/activator"
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
-	ingressconfig "github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
 )
 
 // The activator's defaults (cmd/activator's settings).
@@ -76,8 +75,8 @@ func stockPath(k *knative) proxyPath {
 
 // hookPath is cmd/activator's with the lease hook: the hook around the same
 // throttler, its Transport around a proxy transport of its own, its Handler
-// around the activation handler, config-ssm at its defaults (as when the
-// ConfigMap is missing: sidecar-less revisions off). The lease API is
+// around the activation handler; the benchmark's revision carries no SSM
+// stamp, so it is neither leased nor reached over mTLS. The lease API is
 // reached over plaintext gRPC here; no Lease or Renew call is on a measured
 // request's path.
 func hookPath(ctx context.Context, k *knative, leases string) (proxyPath, func(), error) {
@@ -91,8 +90,6 @@ func hookPath(ctx context.Context, k *knative, leases string) (proxyPath, func()
 		conn.Close()
 		return proxyPath{}, nil, fmt.Errorf("lease hook: %w", err)
 	}
-	hook.UpdateFromConfigMap(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
-		Name: ingressconfig.SSMConfigName, Namespace: systemNamespace}})
 	go hook.Run(ctx)
 	stock := pkgnet.NewProxyAutoTransport(maxIdleProxyConns, maxIdleProxyConnsPerHost)
 	return proxyPath{throttler: hook, transport: hook.Transport(stock), wrap: hook.Handler},

@@ -31,8 +31,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/adsclient"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 )
 

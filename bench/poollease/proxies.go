@@ -34,8 +34,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/adsclient"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 )
 
 // childServer is the server process and the line protocol to it.

@@ -37,8 +37,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/snapshot"
 )
 

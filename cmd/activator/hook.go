@@ -35,7 +35,7 @@ import (
 
 	"github.com/serverless-mesh/ssm/pkg/activator"
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 )
 
 // proxyPath is what Knative's activation handler is built from: the
@@ -46,8 +46,6 @@ type proxyPath struct {
 	transport http.RoundTripper
 	wrap      func(http.Handler) http.Handler
 	close     func()
-	// ssmConfig observes config-ssm; nil when nothing reads it.
-	ssmConfig func(*corev1.ConfigMap)
 }
 
 func stockPath(throttler activator.Throttler, transport http.RoundTripper) proxyPath {
@@ -113,7 +111,6 @@ func withLeaseHook(ctx context.Context, logger *zap.SugaredLogger, s settings, s
 			hook.Close()
 			replicas.Close()
 		},
-		ssmConfig: hook.UpdateFromConfigMap,
 	}
 }
 

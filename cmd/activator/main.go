@@ -33,7 +33,6 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 	"go.uber.org/zap"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -61,8 +60,6 @@ import (
 	"knative.dev/serving/pkg/networking"
 	o11yconfigmap "knative.dev/serving/pkg/observability/configmap"
 	"knative.dev/serving/pkg/observability/otel"
-
-	ingressconfig "github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
 )
 
 const (
@@ -156,13 +153,6 @@ func main() {
 	}
 
 	watcher.Watch(pkglogging.ConfigMapName(), pkglogging.UpdateLevelFromConfigMap(logger, level, component))
-	if path.ssmConfig != nil {
-		// config-ssm is optional: without it, its defaults apply and
-		// sidecar-less revisions are off, as for the webhook.
-		watcher.WatchWithDefault(corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
-			Name: ingressconfig.SSMConfigName, Namespace: system.Namespace(),
-		}}, path.ssmConfig)
-	}
 	watcher.Watch(o11yconfigmap.Name(), followRequestLogConfig(logger, requestLog), pprof.UpdateFromConfigMap)
 	if err := watcher.Start(ctx.Done()); err != nil {
 		logger.Fatalw("Starting the ConfigMap watcher", zap.Error(err))

@@ -38,7 +38,7 @@ import (
 	"knative.dev/pkg/system"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/stats"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/certificates"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/defaultpool"

@@ -31,8 +31,8 @@ import (
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	ssmv1alpha1 "github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
 	"github.com/serverless-mesh/ssm/pkg/pool/snapshot"
 )

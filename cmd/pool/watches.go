@@ -45,9 +45,9 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	ssmclientset "github.com/serverless-mesh/ssm/pkg/client/clientset/versioned"
 	ssminformers "github.com/serverless-mesh/ssm/pkg/client/informers/externalversions"
+	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
 	"github.com/serverless-mesh/ssm/pkg/pool/source"
-	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
 )
 
 // watches are ssm-pool's informers: everything a lease reads comes from

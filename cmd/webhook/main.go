@@ -47,6 +47,7 @@ func main() {
 		ssmwebhook.NewDefaultingAdmissionController,
 		ssmwebhook.NewValidationAdmissionController,
 		ssmwebhook.NewConfigValidationController,
+		ssmwebhook.NewRevisionController,
 		ssmwebhook.NewRevisionDeploymentController,
 	)
 }

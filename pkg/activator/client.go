@@ -25,7 +25,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 )
 
 // DefaultIdentityDir is where the activator's Deployment mounts its leaf

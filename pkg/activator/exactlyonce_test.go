@@ -194,18 +194,17 @@ func (zeros) Read(p []byte) (int, error) {
 }
 
 // TestShippedDefaultNeverLeases: with config-ssm's shipped
-// sidecarless-revisions "false", annotated revisions keep their sidecar,
-// so the hook never asks ssm-pool for a proxy and every request goes
-// Knative's way.
+// sidecarless-revisions "false", SSM's revisions webhook stamps annotated
+// revisions as keeping their sidecar, so the hook never asks ssm-pool for
+// a proxy and every request goes Knative's way.
 func TestShippedDefaultNeverLeases(t *testing.T) {
 	t.Parallel()
 	pod := &countingPod{}
 	podServer := httptest.NewServer(pod)
 	t.Cleanup(podServer.Close)
-	throttler, revisions := knativeThrottler(t, 1, podServer.Listener.Addr().String())
+	throttler, revisions := knativeThrottlerFor(t, 1, podServer.Listener.Addr().String(), stampedSidecar)
 	pool := &leaseServer{answer: granted(downPoolAddress(t))}
 	h, clk := newHookOn(t, throttler, serveLeases(t, pool), revisions, Options{})
-	h.UpdateFromConfigMap(ssmConfigMap(map[string]string{"sidecarless-revisions": "false"}))
 	chain := activatorChain(h)
 	var ids []string
 	for i := range 20 {

@@ -60,12 +60,12 @@ func revisionLister(t testing.TB) servinglisters.RevisionLister {
 	t.Helper()
 	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	for _, rev := range []*servingv1.Revision{
-		{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: pooledRev.Name,
-			Annotations: map[string]string{"ssm.dev/lifecycle": "short-lived"}}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: pooledRev.Name, Annotations: stampedSidecarless}},
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: plainRev.Name,
 			Annotations: map[string]string{"autoscaling.knative.dev/min-scale": "0"}}},
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: optedOutRev.Name,
-			Annotations: map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/proxy-pool": "none"}}},
+			Annotations: map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/proxy-pool": "none",
+				"resolved.ssm.dev/pods": "sidecarless"}}},
 	} {
 		if err := indexer.Add(rev); err != nil {
 			t.Fatalf("indexer.Add(%s): %v", rev.Name, err)
@@ -222,9 +222,6 @@ func newHookOn(t *testing.T, stock Throttler, leases leaseapi.LeasesClient, revi
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(h.Close)
-	// The switch that lets revisions lease (policy.Leasable); tests of the
-	// shipped default turn it off again.
-	h.UpdateFromConfigMap(ssmConfigMap(sidecarlessOn))
 	return h, clk
 }
 

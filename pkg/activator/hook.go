@@ -35,7 +35,7 @@ import (
 	servinglisters "knative.dev/serving/pkg/client/listers/serving/v1"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 )
 
@@ -154,9 +154,6 @@ type Hook struct {
 
 	states sync.Map // types.NamespacedName → *revisionState
 
-	// ssmConfig is config-ssm's latest accepted content; nil (before the
-	// first) means sidecar-less revisions are off.
-	ssmConfig atomic.Pointer[sidecarlessConfig]
 	// podTransports reach sidecar-less pods over mTLS.
 	podTransports sync.Map // identity.ID → *podMTLS
 	// nextPod spreads ClusterIP requests over a revision's ready pods.

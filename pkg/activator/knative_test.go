@@ -56,15 +56,22 @@ func queueProbeAnswer(r *http.Request) (*http.Response, error) {
 }
 
 // knativeThrottler is Knative's own throttler (activator/net) with
-// pooledRev, at containerConcurrency cc, backed by one ready pod at
-// podAddr. It returns the revision lister it reads, which the hook reads
-// too, once the throttler hands out capacity.
+// pooledRev stamped sidecar-less for a pool, at containerConcurrency cc,
+// backed by one ready pod at podAddr. It returns the revision lister it
+// reads, which the hook reads too, once the throttler hands out capacity.
 func knativeThrottler(t *testing.T, cc int64, podAddr string) (*activatornet.Throttler, servinglisters.RevisionLister) {
+	t.Helper()
+	return knativeThrottlerFor(t, cc, podAddr, stampedSidecarless)
+}
+
+// knativeThrottlerFor is knativeThrottler with pooledRev carrying
+// annotations.
+func knativeThrottlerFor(t *testing.T, cc int64, podAddr string, annotations map[string]string) (*activatornet.Throttler, servinglisters.RevisionLister) {
 	t.Helper()
 	ctx, cancel, _ := rtesting.SetupFakeContextWithCancel(t)
 	rev := &servingv1.Revision{
 		ObjectMeta: metav1.ObjectMeta{Namespace: pooledRev.Namespace, Name: pooledRev.Name,
-			Annotations: map[string]string{"ssm.dev/lifecycle": "short-lived"}},
+			Annotations: annotations},
 		Spec: servingv1.RevisionSpec{ContainerConcurrency: &cc},
 	}
 	revisions := fakerevisioninformer.Get(ctx)

@@ -26,8 +26,8 @@ import (
 	"google.golang.org/grpc/status"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/serverless-mesh/ssm/pkg/policy"
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
+	"github.com/serverless-mesh/ssm/pkg/resolver"
 )
 
 // requestLease asks ssm-pool for a proxy for the revision, once per cold
@@ -56,21 +56,15 @@ func (h *Hook) requestLease(st *revisionState, cs *coldStart) {
 	}
 }
 
-// pooled reports whether SSM may lease a proxy for the revision, by
-// policy.Leasable over config-ssm as this activator last read it: its pods
-// run without a sidecar and its policy names a pool. ssm-pool applies the
-// same rule and answers NOT_POOLED where it disagrees (a config-ssm change
-// that one has seen before the other).
+// pooled reports whether SSM may lease a proxy for the revision: the
+// decision stamped on it when it was admitted says its pods were born
+// sidecar-less for a pool. ssm-pool reads the same stamp.
 func (h *Hook) pooled(key types.NamespacedName) (bool, error) {
-	cfg := h.ssmConfig.Load()
-	if cfg == nil || !cfg.enabled {
-		return false, nil
-	}
 	rev, err := h.revisions.Revisions(key.Namespace).Get(key.Name)
 	if err != nil {
 		return false, fmt.Errorf("revision %s: %w", key, err)
 	}
-	return policy.Leasable(rev.Annotations, cfg.defaults, cfg.enabled), nil
+	return resolver.StampedPods(rev.Annotations).ProxyPool != "", nil
 }
 
 // lease makes one Lease call within the deadline and keeps the proxy when

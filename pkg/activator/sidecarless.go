@@ -30,14 +30,12 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	activatorhandler "knative.dev/serving/pkg/activator/handler"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
-	"github.com/serverless-mesh/ssm/pkg/policy"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
-	ingressconfig "github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
+	"github.com/serverless-mesh/ssm/pkg/identity"
+	"github.com/serverless-mesh/ssm/pkg/resolver"
 )
 
 // A sidecar-less revision's pod has no Istio sidecar: its queue-proxy
@@ -45,31 +43,9 @@ import (
 // its own port, from pooled proxies and the activator. Knative's activator
 // would send plaintext to the pod's port 8012 and be refused, so the hook
 // sends those requests to the plugin's mTLS port with the activator's
-// identity instead. Which revisions are sidecar-less is the webhook's rule
-// (policy.Sidecarless) over the same inputs: the revision's ssm.dev/*
-// annotations and config-ssm's defaults and sidecarless-revisions switch.
-
-// sidecarlessConfig is what the hook reads from config-ssm. Each accepted
-// ConfigMap is a new value, so a cached verdict can tell it is stale by
-// pointer comparison.
-type sidecarlessConfig struct {
-	defaults policy.Defaults
-	enabled  bool
-}
-
-// UpdateFromConfigMap takes config-ssm, for a ConfigMap watcher. A
-// ConfigMap that does not parse is logged and ignored: the last good one
-// stays in force, as the webhook that removed sidecars by it keeps doing.
-// An empty ConfigMap (the watcher's default when config-ssm is missing)
-// means the defaults, with sidecar-less revisions off.
-func (h *Hook) UpdateFromConfigMap(cm *corev1.ConfigMap) {
-	cfg, err := ingressconfig.NewSSMFromConfigMap(cm)
-	if err != nil {
-		h.opts.Logger.Errorw("Ignoring config-ssm; the last good one stays in force", zap.Error(err))
-		return
-	}
-	h.ssmConfig.Store(&sidecarlessConfig{defaults: cfg.Policy, enabled: cfg.SidecarlessRevisions})
-}
+// identity instead. Which revisions are sidecar-less is read from the
+// decision SSM stamped on the Revision when it was admitted
+// (resolver.StampedPods), the one the Deployment webhook made its pods by.
 
 // podMTLS is how the hook reaches the pods of the revisions whose
 // queue-proxy presents one identity: HTTP/1.1 for HTTP/1.1 requests
@@ -137,10 +113,9 @@ func (p *podMTLS) forRequest(req *http.Request) *http.Transport {
 }
 
 // sidecarlessVerdict caches whether a revision is sidecar-less for one
-// resourceVersion of it and one config-ssm.
+// resourceVersion of it.
 type sidecarlessVerdict struct {
 	resourceVersion string
-	config          *sidecarlessConfig
 	// server is the identity its pods present; nil when the revision keeps
 	// its sidecar. The transport is looked up per request, so that an
 	// evicted one is never used again (see podTransport).
@@ -148,13 +123,12 @@ type sidecarlessVerdict struct {
 }
 
 // podMTLSFor returns how to reach the pods of the request's revision over
-// mTLS, or nil when they take Knative's plaintext (the revision keeps its
-// sidecar, the switch is off, or the hook has no identity to present). It
+// mTLS, or nil when they take Knative's plaintext (the revision's pods were
+// born with their sidecar, or the hook has no identity to present). It
 // reads the revision Knative's context handler put on ctx and caches the
 // verdict in st, so a request pays an atomic load and two comparisons.
 func (h *Hook) podMTLSFor(ctx context.Context, revID types.NamespacedName, st *revisionState) *podMTLS {
-	cfg := h.ssmConfig.Load()
-	if cfg == nil || !cfg.enabled || h.opts.Identity == nil {
+	if h.opts.Identity == nil {
 		return nil
 	}
 	rev := activatorhandler.RevisionFrom(ctx)
@@ -166,12 +140,12 @@ func (h *Hook) podMTLSFor(ctx context.Context, revID types.NamespacedName, st *r
 		}
 	}
 	var server *identity.ID
-	if v := verdictOf(st); v != nil && v.config == cfg && v.resourceVersion == rev.ResourceVersion {
+	if v := verdictOf(st); v != nil && v.resourceVersion == rev.ResourceVersion {
 		server = v.server
 	} else {
-		server = h.resolvePodServer(rev, cfg)
+		server = h.resolvePodServer(rev)
 		if st != nil {
-			st.sidecarless.Store(&sidecarlessVerdict{resourceVersion: rev.ResourceVersion, config: cfg, server: server})
+			st.sidecarless.Store(&sidecarlessVerdict{resourceVersion: rev.ResourceVersion, server: server})
 		}
 	}
 	if server == nil {
@@ -187,18 +161,13 @@ func verdictOf(st *revisionState) *sidecarlessVerdict {
 	return st.sidecarless.Load()
 }
 
-// resolvePodServer applies the webhook's rule to rev and returns the
-// identity its pods present. A revision whose
-// annotations do not parse or whose policy does not resolve was left
-// unchanged by the webhook, sidecar included, so it gets plaintext too.
-func (h *Hook) resolvePodServer(rev *servingv1.Revision, cfg *sidecarlessConfig) *identity.ID {
-	if _, ok := policy.SidecarlessRevision(rev.Annotations, cfg.defaults, cfg.enabled); !ok {
+// resolvePodServer returns the identity rev's pods present, nil when they
+// were born with their sidecar (and take plaintext).
+func (h *Hook) resolvePodServer(rev *servingv1.Revision) *identity.ID {
+	if !resolver.StampedPods(rev.Annotations).Sidecarless {
 		return nil
 	}
-	sa := rev.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
+	sa := identity.ServiceAccountName(rev.Spec.ServiceAccountName)
 	id := identity.NewID(h.opts.TrustDomain, rev.Namespace, sa)
 	return &id
 }

@@ -43,7 +43,7 @@ import (
 	activatorhandler "knative.dev/serving/pkg/activator/handler"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 )
 
 const activatorID = "spiffe://cluster.local/ns/knative-serving/sa/activator"
@@ -174,10 +174,6 @@ func getThrough(c http.Handler) (int, string) {
 	return rec.Code, rec.Body.String()
 }
 
-func ssmConfigMap(data map[string]string) *corev1.ConfigMap {
-	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "knative-serving", Name: "config-ssm"}, Data: data}
-}
-
 func testRevision(name, serviceAccount string, annotations map[string]string) *servingv1.Revision {
 	return &servingv1.Revision{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, ResourceVersion: "1", Annotations: annotations},
@@ -185,15 +181,20 @@ func testRevision(name, serviceAccount string, annotations map[string]string) *s
 	}
 }
 
-var sidecarlessOn = map[string]string{"sidecarless-revisions": "true"}
+// The decisions SSM's revisions webhook stamps on a Revision
+// (resolver.Pods.Stamp); what decides them is tested in pkg/resolver and
+// pkg/webhook.
+var (
+	stampedSidecarless = map[string]string{"ssm.dev/lifecycle": "short-lived",
+		"resolved.ssm.dev/pods": "sidecarless", "resolved.ssm.dev/proxy-pool": "default"}
+	stampedSidecar = map[string]string{"ssm.dev/lifecycle": "short-lived", "resolved.ssm.dev/pods": "sidecar"}
+)
 
 func TestSidecarlessRevisionTransport(t *testing.T) {
 	t.Parallel()
-	shortLived := map[string]string{"ssm.dev/lifecycle": "short-lived"}
 	tests := []struct {
 		name       string
 		rev        *servingv1.Revision
-		config     map[string]string // nil: no config-ssm seen
 		serverSA   string
 		noIdentity bool
 		clusterIP  bool
@@ -206,69 +207,42 @@ func TestSidecarlessRevisionTransport(t *testing.T) {
 		wantPlain        int32
 		wantPeerURI      string
 	}{{
-		name: "short-lived lightweight goes over mTLS", rev: testRevision("fn-00001", "fn-sa", shortLived),
-		config: sidecarlessOn, serverSA: "fn-sa",
-		wantCode: 200, wantBody: "mtls", wantMTLS: 1, wantPeerURI: activatorID,
-	}, {
-		name: "default service account", rev: testRevision("fn-00001", "", shortLived),
-		config: sidecarlessOn, serverSA: "default",
-		wantCode: 200, wantBody: "mtls", wantMTLS: 1, wantPeerURI: activatorID,
-	}, {
-		name: "long-lived with a named pool goes over mTLS",
-		rev: testRevision("fn-00001", "fn-sa", map[string]string{
-			"ssm.dev/lifecycle": "long-lived", "ssm.dev/mtls-mode": "lightweight", "ssm.dev/proxy-pool": "gpu"}),
-		config: sidecarlessOn, serverSA: "fn-sa",
-		wantCode: 200, wantBody: "mtls", wantMTLS: 1, wantPeerURI: activatorID,
-	}, {
-		name:     "config-ssm's default lifecycle applies",
-		rev:      testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/retries": "2"}),
-		config:   map[string]string{"sidecarless-revisions": "true", "default-lifecycle": "short-lived"},
+		name: "stamped sidecar-less goes over mTLS", rev: testRevision("fn-00001", "fn-sa", stampedSidecarless),
 		serverSA: "fn-sa", wantCode: 200, wantBody: "mtls", wantMTLS: 1, wantPeerURI: activatorID,
 	}, {
-		name: "wrong server identity is not sent", rev: testRevision("fn-00001", "fn-sa", shortLived),
-		config: sidecarlessOn, serverSA: "other-sa",
-		wantCode: http.StatusBadGateway,
+		name: "default service account", rev: testRevision("fn-00001", "", stampedSidecarless),
+		serverSA: "default", wantCode: 200, wantBody: "mtls", wantMTLS: 1, wantPeerURI: activatorID,
 	}, {
-		name: "long-lived keeps plaintext", rev: testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "long-lived"}),
-		config: sidecarlessOn, serverSA: "fn-sa",
-		wantCode: 200, wantBody: "plain", wantPlain: 1,
+		name:     "sidecar-less without a pool (governed only by a ServerlessPolicy) goes over mTLS",
+		rev:      testRevision("fn-00001", "fn-sa", map[string]string{"resolved.ssm.dev/pods": "sidecarless"}),
+		serverSA: "fn-sa", wantCode: 200, wantBody: "mtls", wantMTLS: 1, wantPeerURI: activatorID,
 	}, {
-		name: "auto with defaults keeps plaintext", rev: testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/retries": "2"}),
-		config: sidecarlessOn, serverSA: "fn-sa",
-		wantCode: 200, wantBody: "plain", wantPlain: 1,
+		name: "wrong server identity is not sent", rev: testRevision("fn-00001", "fn-sa", stampedSidecarless),
+		serverSA: "other-sa", wantCode: http.StatusBadGateway,
 	}, {
-		name:   "full mTLS keeps plaintext",
-		rev:    testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/mtls-mode": "full"}),
-		config: sidecarlessOn, serverSA: "fn-sa",
-		wantCode: 200, wantBody: "plain", wantPlain: 1,
-	}, {
-		name: "no SSM annotations keeps plaintext", rev: testRevision("fn-00001", "fn-sa", nil),
-		config: sidecarlessOn, serverSA: "fn-sa",
-		wantCode: 200, wantBody: "plain", wantPlain: 1,
-	}, {
-		name:   "invalid annotations keep plaintext",
-		rev:    testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/bogus": "x"}),
-		config: sidecarlessOn, serverSA: "fn-sa",
-		wantCode: 200, wantBody: "plain", wantPlain: 1,
-	}, {
-		name: "switch off keeps plaintext", rev: testRevision("fn-00001", "fn-sa", shortLived),
-		config: map[string]string{"sidecarless-revisions": "false"}, serverSA: "fn-sa",
-		wantCode: 200, wantBody: "plain", wantPlain: 1,
-	}, {
-		name: "no config-ssm keeps plaintext", rev: testRevision("fn-00001", "fn-sa", shortLived),
+		name: "stamped with its sidecar keeps plaintext", rev: testRevision("fn-00001", "fn-sa", stampedSidecar),
 		serverSA: "fn-sa", wantCode: 200, wantBody: "plain", wantPlain: 1,
 	}, {
-		name: "no identity keeps plaintext", rev: testRevision("fn-00001", "fn-sa", shortLived),
-		config: sidecarlessOn, serverSA: "fn-sa", noIdentity: true,
-		wantCode: 200, wantBody: "plain", wantPlain: 1,
+		name:     "short-lived but never stamped keeps plaintext",
+		rev:      testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived"}),
+		serverSA: "fn-sa", wantCode: 200, wantBody: "plain", wantPlain: 1,
 	}, {
-		name: "ClusterIP (mesh mode): a ready pod from the private Endpoints, over mTLS", rev: testRevision("fn-00001", "fn-sa", shortLived),
-		config: sidecarlessOn, serverSA: "fn-sa", clusterIP: true, privateEndpoints: []string{"127.0.0.1"},
+		name:     "an unknown stamp keeps plaintext",
+		rev:      testRevision("fn-00001", "fn-sa", map[string]string{"resolved.ssm.dev/pods": "later"}),
+		serverSA: "fn-sa", wantCode: 200, wantBody: "plain", wantPlain: 1,
+	}, {
+		name: "no SSM annotations keeps plaintext", rev: testRevision("fn-00001", "fn-sa", nil),
+		serverSA: "fn-sa", wantCode: 200, wantBody: "plain", wantPlain: 1,
+	}, {
+		name: "no identity keeps plaintext", rev: testRevision("fn-00001", "fn-sa", stampedSidecarless),
+		serverSA: "fn-sa", noIdentity: true, wantCode: 200, wantBody: "plain", wantPlain: 1,
+	}, {
+		name: "ClusterIP (mesh mode): a ready pod from the private Endpoints, over mTLS", rev: testRevision("fn-00001", "fn-sa", stampedSidecarless),
+		serverSA: "fn-sa", clusterIP: true, privateEndpoints: []string{"127.0.0.1"},
 		wantCode: 200, wantBody: "mtls", wantMTLS: 1, wantPeerURI: activatorID,
 	}, {
-		name: "ClusterIP without a ready pod in the private Endpoints is sent as is", rev: testRevision("fn-00001", "fn-sa", shortLived),
-		config: sidecarlessOn, serverSA: "fn-sa", clusterIP: true,
-		wantCode: 200, wantBody: "plain", wantPlain: 1,
+		name: "ClusterIP without a ready pod in the private Endpoints is sent as is", rev: testRevision("fn-00001", "fn-sa", stampedSidecarless),
+		serverSA: "fn-sa", clusterIP: true, wantCode: 200, wantBody: "plain", wantPlain: 1,
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -281,11 +255,6 @@ func TestSidecarlessRevisionTransport(t *testing.T) {
 			}
 			stock := &fakeStock{dest: pod.plain.Listener.Addr().String(), clusterIP: tc.clusterIP}
 			h, _ := newTestHook(t, stock, dialLeases(t, downPoolAddress(t)), opts)
-			if tc.config != nil {
-				h.UpdateFromConfigMap(ssmConfigMap(tc.config))
-			} else {
-				h.ssmConfig.Store(nil) // as before the watcher's first call
-			}
 			code, body := getThrough(revisionChain(t, h, tc.rev))
 			if code != tc.wantCode || (tc.wantBody != "" && body != tc.wantBody) {
 				t.Errorf("GET = %d %q, want %d %q", code, body, tc.wantCode, tc.wantBody)
@@ -303,71 +272,32 @@ func TestSidecarlessRevisionTransport(t *testing.T) {
 	}
 }
 
-// The cached verdict follows config-ssm and the revision: a rejected
-// config-ssm keeps the last good one, an accepted one and a new
-// resourceVersion are seen by the next request.
+// The cached verdict follows the revision: a new resourceVersion is seen by
+// the next request.
 func TestSidecarlessVerdictFollowsChanges(t *testing.T) {
 	t.Parallel()
 	pki := newTestPKI(t)
 	pod := newPodServers(t, pki, "fn-sa")
 	stock := &fakeStock{dest: pod.plain.Listener.Addr().String()}
 	h, _ := newTestHook(t, stock, dialLeases(t, downPoolAddress(t)), Options{Identity: pki.source, MTLSPort: pod.mtlsPort(t)})
-	shortLived := testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived"})
-	longLived := testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "long-lived"})
-	longLived.ResourceVersion = "2"
+	sidecarless := testRevision("fn-00001", "fn-sa", stampedSidecarless)
+	sidecar := testRevision("fn-00001", "fn-sa", stampedSidecar)
+	sidecar.ResourceVersion = "2"
 
 	steps := []struct {
 		name     string
-		config   *corev1.ConfigMap // nil: unchanged
 		rev      *servingv1.Revision
 		wantBody string
 	}{
-		{"switched on", ssmConfigMap(sidecarlessOn), shortLived, "mtls"},
-		{"cached", nil, shortLived, "mtls"},
-		{"bad sidecarless-revisions is ignored", ssmConfigMap(map[string]string{"sidecarless-revisions": "yes"}), shortLived, "mtls"},
-		{"unknown key is ignored", ssmConfigMap(map[string]string{"sidecarless-revisions": "false", "bogus": "1"}), shortLived, "mtls"},
-		{"revision becomes long-lived", nil, longLived, "plain"},
-		{"revision back to short-lived", nil, shortLived, "mtls"},
-		{"switched off", ssmConfigMap(map[string]string{"sidecarless-revisions": "false"}), shortLived, "plain"},
-		{"switched on again", ssmConfigMap(sidecarlessOn), shortLived, "mtls"},
-		{"config-ssm deleted: the watcher's empty default", ssmConfigMap(nil), shortLived, "plain"},
+		{"sidecar-less", sidecarless, "mtls"},
+		{"cached", sidecarless, "mtls"},
+		{"stamp changed", sidecar, "plain"},
+		{"stamp back", sidecarless, "mtls"},
 	}
 	for _, step := range steps {
-		if step.config != nil {
-			h.UpdateFromConfigMap(step.config)
-		}
 		code, body := getThrough(revisionChain(t, h, step.rev))
 		if code != http.StatusOK || body != step.wantBody {
 			t.Errorf("%s: GET = %d %q, want 200 %q", step.name, code, body, step.wantBody)
-		}
-	}
-}
-
-func TestUpdateFromConfigMap(t *testing.T) {
-	t.Parallel()
-	h, err := New(&fakeStock{dest: stockDest}, dialLeases(t, downPoolAddress(t)), revisionLister(t), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	if h.ssmConfig.Load() != nil {
-		t.Fatal("config-ssm set before any was seen")
-	}
-	steps := []struct {
-		name          string
-		config        *corev1.ConfigMap
-		wantEnabled   bool
-		wantLifecycle string
-	}{
-		{"valid", ssmConfigMap(map[string]string{"sidecarless-revisions": "true", "default-lifecycle": "short-lived"}), true, "short-lived"},
-		{"bad value keeps the last good", ssmConfigMap(map[string]string{"sidecarless-revisions": "true", "default-lifecycle": "medium"}), true, "short-lived"},
-		{"nil ConfigMap is the defaults", nil, false, "auto"},
-	}
-	for _, step := range steps {
-		h.UpdateFromConfigMap(step.config)
-		got := h.ssmConfig.Load()
-		if got == nil || got.enabled != step.wantEnabled || string(got.defaults.Lifecycle) != step.wantLifecycle {
-			t.Errorf("%s: config = %+v, want enabled %v, default lifecycle %q", step.name, got, step.wantEnabled, step.wantLifecycle)
 		}
 	}
 }
@@ -392,8 +322,7 @@ func TestSidecarlessRevisionWithLease(t *testing.T) {
 	pool := &leaseServer{answer: granted(proxy.Listener.Addr().String())}
 	stock := &fakeStock{dest: pod.plain.Listener.Addr().String()}
 	h, _ := newTestHook(t, stock, serveLeases(t, pool), Options{Identity: pki.source, MTLSPort: pod.mtlsPort(t)})
-	h.UpdateFromConfigMap(ssmConfigMap(sidecarlessOn))
-	rev := testRevision(pooledRev.Name, "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived"})
+	rev := testRevision(pooledRev.Name, "fn-sa", stampedSidecarless)
 	chain := revisionChain(t, h, rev)
 
 	if code, body := getThrough(chain); code != http.StatusOK || body != "mtls" {
@@ -432,7 +361,7 @@ func TestSidecarlessRevisionKeepsTheProtocol(t *testing.T) {
 			pod := newPodServers(t, pki, "fn-sa")
 			stock := &fakeStock{dest: pod.plain.Listener.Addr().String()}
 			h, _ := newTestHook(t, stock, dialLeases(t, downPoolAddress(t)), Options{Identity: pki.source, MTLSPort: pod.mtlsPort(t)})
-			chain := revisionChain(t, h, testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived"}))
+			chain := revisionChain(t, h, testRevision("fn-00001", "fn-sa", stampedSidecarless))
 			req := httptest.NewRequest(http.MethodGet, "http://fn.ns.example.com/", nil)
 			req.ProtoMajor, req.ProtoMinor = tc.protoMajor, 0
 			if tc.protoMajor == 1 {
@@ -469,7 +398,7 @@ func TestSidecarlessTrustDomainFromOwnIdentity(t *testing.T) {
 			if h.opts.TrustDomain != "mesh.example" {
 				t.Errorf("trust domain = %q, want mesh.example from the hook's own certificate", h.opts.TrustDomain)
 			}
-			code, _ := getThrough(revisionChain(t, h, testRevision("fn-00001", "fn-sa", map[string]string{"ssm.dev/lifecycle": "short-lived"})))
+			code, _ := getThrough(revisionChain(t, h, testRevision("fn-00001", "fn-sa", stampedSidecarless)))
 			if code != tc.wantCode {
 				t.Errorf("GET = %d, want %d", code, tc.wantCode)
 			}

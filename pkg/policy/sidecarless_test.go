@@ -43,35 +43,3 @@ func TestSidecarless(t *testing.T) {
 		})
 	}
 }
-
-func TestLeasable(t *testing.T) {
-	t.Parallel()
-	// config-ssm's built-in defaults: short-lived revisions lease from
-	// "default", long-lived ones lease from no pool.
-	d := NewDefaults()
-	tests := []struct {
-		name        string
-		annotations map[string]string
-		switchOn    bool
-		want        bool
-	}{
-		{"short-lived, switch on", map[string]string{"ssm.dev/lifecycle": "short-lived"}, true, true},
-		{"short-lived, switch off: the pod keeps its sidecar", map[string]string{"ssm.dev/lifecycle": "short-lived"}, false, false},
-		{"short-lived opted out of pools", map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/proxy-pool": "none"}, true, false},
-		{"short-lived full mTLS keeps its sidecar", map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/mtls-mode": "full"}, true, false},
-		{"long-lived without a pool", map[string]string{"ssm.dev/lifecycle": "long-lived"}, true, false},
-		{"long-lived lightweight with a named pool", map[string]string{"ssm.dev/lifecycle": "long-lived", "ssm.dev/mtls-mode": "lightweight", "ssm.dev/proxy-pool": "gpu"}, true, true},
-		{"long-lived with a named pool conflicts with its default full mTLS", map[string]string{"ssm.dev/lifecycle": "long-lived", "ssm.dev/proxy-pool": "gpu"}, true, false},
-		{"no ssm.dev annotation", map[string]string{"autoscaling.knative.dev/min-scale": "0"}, true, false},
-		{"invalid annotation", map[string]string{"ssm.dev/lifecycle": "brief"}, true, false},
-		{"conflicting annotations", map[string]string{"ssm.dev/mtls-mode": "full", "ssm.dev/proxy-pool": "gpu"}, true, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := Leasable(tt.annotations, d, tt.switchOn); got != tt.want {
-				t.Errorf("Leasable(%v, switch %v) = %v, want %v", tt.annotations, tt.switchOn, got, tt.want)
-			}
-		})
-	}
-}

@@ -27,7 +27,7 @@ import (
 )
 
 // leasesServer serves the lease API over gRPC. Who may call it is decided
-// by the gRPC server's interceptors (see pkg/pool/identity).
+// by the gRPC server's interceptors (see pkg/identity).
 type leasesServer struct {
 	leaseapi.UnimplementedLeasesServer
 	s *Server

@@ -32,6 +32,7 @@ import (
 	"google.golang.org/grpc"
 	"k8s.io/utils/clock"
 
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
 	"github.com/serverless-mesh/ssm/pkg/pool/snapshot"
@@ -39,7 +40,7 @@ import (
 
 const (
 	// DefaultIdleTimeout ends a lease that nobody renewed for this long.
-	DefaultIdleTimeout = 5 * time.Minute
+	DefaultIdleTimeout = v1alpha1.DefaultProxyPoolIdleTimeout
 	// DefaultAckTimeout bounds the wait for a proxy's ACK when the caller
 	// of Lease set no deadline.
 	DefaultAckTimeout = 2 * time.Second

@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 )
 
 // BenchmarkMTLSOverhead compares one request through the plugin's mTLS port

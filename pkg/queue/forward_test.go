@@ -27,7 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 )
 
 // rawUpstream accepts one TCP connection on 127.0.0.1 and hands it to serve,

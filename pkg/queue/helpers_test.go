@@ -28,7 +28,7 @@ import (
 
 	pkgnet "knative.dev/pkg/network"
 
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 )
 
 const (

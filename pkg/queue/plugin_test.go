@@ -30,7 +30,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	pkgnet "knative.dev/pkg/network"
 
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 )
 
 func TestActivate(t *testing.T) {

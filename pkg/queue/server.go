@@ -26,7 +26,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 )
 
 const (

@@ -26,6 +26,7 @@ import (
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	"github.com/serverless-mesh/ssm/pkg/policy"
+	"github.com/serverless-mesh/ssm/pkg/resolver"
 )
 
 // ActivateValue is the value of ssm.QueueProxyPluginAnnotationKey that
@@ -51,9 +52,12 @@ type Settings struct {
 
 // DecideSettings turns a pod's annotations into Settings. The pod cannot read
 // config-ssm or the ServerlessPolicy that selects its Service (it has no
-// API-server access), so policy.Resolve runs with the built-in defaults and
-// the revision's timeoutSeconds: what a pod can rely on is an explicit
-// ssm.dev/* annotation, which the webhook writes on SSM revisions.
+// API-server access). Whether it was born sidecar-less it reads from the
+// decision SSM stamped on its Revision (resolver.StampedPods), which Knative
+// copies onto the pod. Its deadline policy.Resolve derives with the built-in
+// defaults and the revision's timeoutSeconds, from explicit ssm.dev/*
+// annotations only; pkg/resolver's TestPodSideTimeoutNeverTighter shows it
+// is never shorter than the route's.
 //
 // mTLS fails closed: when the annotations cannot be parsed or resolved, the
 // mode is unknown, and plaintext from outside is refused, because accepting
@@ -83,7 +87,7 @@ func DecideSettings(annotations map[string]string, revisionTimeout time.Duration
 		// between the network and the function. In full mode the pod's Istio
 		// sidecar enforces STRICT mTLS and hands requests over from a loopback
 		// address, which the plaintext guard lets through anyway.
-		RequireMTLS: p.MTLSMode == policy.MTLSLightweight,
+		RequireMTLS: p.MTLSMode == policy.MTLSLightweight || resolver.StampedPods(annotations).Sidecarless,
 		Timeout:     p.Timeout,
 	}
 }

@@ -62,6 +62,14 @@ func TestDecideSettings(t *testing.T) {
 		},
 		want: Settings{Active: true, RequireMTLS: false, Timeout: 300 * time.Second},
 	}, {
+		name: "born sidecar-less by a ServerlessPolicy (no ssm.dev/* on the pod): plaintext refused",
+		annotations: map[string]string{
+			"qpoption.knative.dev/ssm-activate": "enable",
+			"resolved.ssm.dev/pods":             "sidecarless",
+			"resolved.ssm.dev/proxy-pool":       "default",
+		},
+		want: Settings{Active: true, RequireMTLS: true, Timeout: 300 * time.Second},
+	}, {
 		name: "bad timeout fails closed for mTLS, open for the deadline",
 		annotations: map[string]string{
 			"qpoption.knative.dev/ssm-activate": "enable",

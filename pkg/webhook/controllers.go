@@ -30,7 +30,7 @@ import (
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
-	ingressconfig "github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
+	"github.com/serverless-mesh/ssm/pkg/config"
 )
 
 // Names the install YAML (config/500-webhook.yaml, config/600-webhook-configurations.yaml)
@@ -107,7 +107,7 @@ func ValidationCallbacks() map[schema.GroupVersionKind]validation.Callback {
 // disagree about the same object.
 func ConfigConstructors() configmap.Constructors {
 	return configmap.Constructors{
-		ingressconfig.SSMConfigName: ingressconfig.NewSSMFromConfigMap,
+		config.SSMConfigName: config.NewSSMFromConfigMap,
 	}
 }
 

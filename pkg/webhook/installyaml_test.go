@@ -130,11 +130,12 @@ func TestInstallWebhookConfigurations(t *testing.T) {
 		{"validation.webhook.ssm.dev/validation.webhook.ssm.dev", "ssm-webhook", "knative-serving", "Fail", "None", []string{"v1", "v1beta1"}},
 		{"config.webhook.ssm.dev/config.webhook.ssm.dev", "ssm-webhook", "knative-serving", "Fail", "None", []string{"v1", "v1beta1"}},
 		{"deployments.webhook.ssm.dev/deployments.webhook.ssm.dev", "ssm-webhook", "knative-serving", "Ignore", "None", []string{"v1", "v1beta1"}},
+		{"revisions.webhook.ssm.dev/revisions.webhook.ssm.dev", "ssm-webhook", "knative-serving", "Ignore", "None", []string{"v1", "v1beta1"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("webhook configurations (-want +got):\n%s", diff)
 	}
-	for _, name := range []string{DefaultingWebhookName, ValidationWebhookName, ConfigValidationWebhookName, RevisionDeploymentWebhookName} {
+	for _, name := range []string{DefaultingWebhookName, ValidationWebhookName, ConfigValidationWebhookName, RevisionDeploymentWebhookName, RevisionWebhookName} {
 		found := false
 		for _, w := range got {
 			found = found || w.Name == name+"/"+name

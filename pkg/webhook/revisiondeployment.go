@@ -27,8 +27,9 @@ import (
 	"knative.dev/serving/pkg/apis/serving"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/policy"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/resolver"
 )
 
 // What the revision-Deployment webhook writes into a pod template.
@@ -69,57 +70,41 @@ type deploymentPlan struct {
 	warnings []string
 }
 
-// planRevisionDeployment decides how SSM adjusts the pod template of a
-// Knative revision's Deployment and returns the patch that does it.
+// planRevisionDeployment returns the patch that makes the pod template of
+// a Knative revision's Deployment what SSM decided, once, when the Revision
+// was admitted (resolver.Pods, stamped by the revisions webhook; Knative
+// copies a Revision's annotations onto its pod template).
 //
-// Only Deployments labelled with serving.knative.dev/revision whose pod
-// template carries ssm.dev/* annotations are touched. Their policy is
-// resolved from those annotations and d (config-ssm's defaults); no
-// ServerlessPolicy and no observation is consulted, so a revision governed
-// only by a ServerlessPolicy, or an "auto" revision, gets the defaults'
-// class here (for "auto": AutoInitial, long-lived by default).
+// Only Deployments labelled with serving.knative.dev/revision are touched. A
+// revision stamped sidecar-less loses its Istio sidecar and gets the
+// queue-proxy plugin switch, the lightweight mTLS mode the plugin enforces,
+// the podinfo volume that carries both to queue-proxy and its workload
+// certificate. Every other revision with ssm.dev/* annotations keeps its
+// sidecar: an inject "false" (left by an earlier SSM mutation, which Knative
+// carries over on update) and the plugin switch are removed. The result
+// depends only on the object, so a second pass over an already-patched
+// Deployment yields no operations.
 //
-// A revision that runs lightweight mTLS and is short-lived or leases a
-// pooled proxy loses its Istio sidecar, gets the queue-proxy plugin switch
-// and the podinfo volume that carries that switch to queue-proxy. Every
-// other governed revision keeps its sidecar: an inject "false" (left by an
-// earlier SSM mutation, which Knative carries over on update) and the
-// plugin switch are removed. The result depends only on the object, so a
-// second pass over an already-patched Deployment yields no operations.
-//
-// A bad annotation or a conflicting policy yields no patch and a warning:
-// the validation webhook is where SSM rejects objects, and this webhook
-// must never stand between Knative and its Deployments.
-//
-// Removing the sidecar is switched on by config-ssm's sidecarless-revisions;
-// while it is off every governed revision keeps its sidecar.
-func planRevisionDeployment(dep *appsv1.Deployment, d policy.Defaults, sidecarlessOn bool) deploymentPlan {
+// A bad annotation yields no patch and a warning: the validation webhook is
+// where SSM rejects objects, and this webhook must never stand between
+// Knative and its Deployments.
+func planRevisionDeployment(dep *appsv1.Deployment) deploymentPlan {
 	if _, ok := dep.Labels[serving.RevisionLabelKey]; !ok {
 		return deploymentPlan{}
 	}
 	tmpl := &dep.Spec.Template
-	if !policy.HasSSMAnnotations(tmpl.Annotations) {
+	pods := resolver.StampedPods(tmpl.Annotations)
+	if !pods.Sidecarless && !policy.HasSSMAnnotations(tmpl.Annotations) {
 		return deploymentPlan{}
 	}
 	name := dep.Namespace + "/" + dep.Name
-	overrides, fe := policy.ParseAnnotations(ssmAnnotations(tmpl.Annotations))
-	if fe != nil {
+	if _, fe := policy.ParseAnnotations(ssmAnnotations(tmpl.Annotations)); fe != nil {
 		return deploymentPlan{warnings: []string{oneLine(fmt.Sprintf(
 			"SSM left Deployment %s unchanged: its ssm.dev annotations are invalid: %v", name, fe))}}
 	}
-	// Resolve fails only on what ParseAnnotations already rejects or on
-	// invalid defaults, which config-ssm's own validation keeps out; the
-	// branch stays so that neither can ever half-apply a policy.
-	if _, err := policy.Resolve(policy.Input{Annotations: overrides, Defaults: d}); err != nil {
-		return deploymentPlan{warnings: []string{oneLine(fmt.Sprintf(
-			"SSM left Deployment %s unchanged: its policy does not resolve: %v", name, err))}}
-	}
 
 	var plan deploymentPlan
-	// The rule the activator and ssm-pool read too (policy.Leasable builds on
-	// it): were they to disagree, a pod would refuse the activator's
-	// plaintext or a pooled proxy would find no plugin to talk to.
-	if _, sidecarless := policy.SidecarlessRevision(ssmAnnotations(tmpl.Annotations), d, sidecarlessOn); sidecarless {
+	if pods.Sidecarless {
 		// The plugin in the pod cannot read config-ssm or ServerlessPolicies;
 		// stating the resolved mode on the pod keeps it from deciding "full"
 		// (no plaintext guard) for a pod that has no sidecar: no silent
@@ -161,7 +146,12 @@ const templateAnnotationsPath = "/spec/template/metadata/annotations"
 // annotationPath is the JSON pointer of one pod template annotation;
 // RFC 6901 escapes "~" and "/" in the key.
 func annotationPath(key string) string {
-	return templateAnnotationsPath + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
+	return templateAnnotationsPath + "/" + escapePointer(key)
+}
+
+// escapePointer escapes a key for a JSON pointer (RFC 6901).
+func escapePointer(key string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
 }
 
 // setAnnotations returns the operations that give current the values in
@@ -255,10 +245,7 @@ func ensureWorkloadIdentity(spec *corev1.PodSpec, earlier []patchOp) []patchOp {
 	if qp < 0 {
 		return nil
 	}
-	sa := spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
+	sa := identity.ServiceAccountName(spec.ServiceAccountName)
 	created := func(path string) bool {
 		for _, op := range earlier {
 			if op.Path == path {

@@ -29,7 +29,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"knative.dev/pkg/configmap"
-	"knative.dev/pkg/system"
 	"knative.dev/pkg/webhook"
 )
 
@@ -71,17 +70,12 @@ func withOtherVolumes(d *appsv1.Deployment) {
 	d.Spec.Template.Spec.Containers[1].VolumeMounts = []corev1.VolumeMount{{Name: "knative-token-volume", MountPath: "/var/run/secrets/tokens"}}
 }
 
-// newRevisionDeploymentAdmitter builds the controller with config-ssm data;
-// sidecarless-revisions is on unless configSSM says otherwise.
-func newRevisionDeploymentAdmitter(t *testing.T, configSSM map[string]string) (context.Context, webhook.AdmissionController) {
+// newRevisionDeploymentAdmitter builds the controller. It reads no
+// config-ssm: what a pod is born with was stamped on its Revision.
+func newRevisionDeploymentAdmitter(t *testing.T) (context.Context, webhook.AdmissionController) {
 	t.Helper()
 	ctx := fakeWebhookContext(t)
-	data := map[string]string{"sidecarless-revisions": "true"}
-	for k, v := range configSSM {
-		data[k] = v
-	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "config-ssm", Namespace: system.Namespace()}, Data: data}
-	ac, ok := NewRevisionDeploymentController(ctx, configmap.NewStaticWatcher(cm)).Reconciler.(webhook.AdmissionController)
+	ac, ok := NewRevisionDeploymentController(ctx, configmap.NewStaticWatcher()).Reconciler.(webhook.AdmissionController)
 	if !ok {
 		t.Fatal("revision Deployment controller is not an AdmissionController")
 	}
@@ -120,24 +114,24 @@ func TestRevisionDeploymentAdmit(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name      string
-		configSSM map[string]string
 		op        admissionv1.Operation
 		dep       *appsv1.Deployment
 		wantPatch string // "" means no patch
 		wantWarn  []string
 	}{{
-		name: "short-lived revision loses its sidecar and gets the plugin switch and podinfo",
+		name: "a revision stamped sidecar-less loses its sidecar and gets the plugin switch and podinfo",
 		op:   admissionv1.Create,
-		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, nil),
+		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived", "resolved.ssm.dev/pods": "sidecarless", "resolved.ssm.dev/proxy-pool": "default"}, nil),
 		wantPatch: `[` + switchOpsJSON + `,` +
 			`{"op":"add","path":"/spec/template/spec/volumes","value":[` + podInfoVolumeJSON + `]},` +
 			`{"op":"add","path":"/spec/template/spec/containers/1/volumeMounts","value":[` + podInfoMountJSON + `]},` +
 			identityOpsJSON + `]`,
 	}, {
-		name: "long-lived revision naming a pool with lightweight mTLS is patched; an inject true is overwritten",
+		name: "long-lived revision stamped sidecar-less for a pool is patched; an inject true is overwritten",
 		op:   admissionv1.Update,
 		dep: revisionDeployment(map[string]string{
 			"ssm.dev/lifecycle": "long-lived", "ssm.dev/mtls-mode": "lightweight", "ssm.dev/proxy-pool": "edge",
+			"resolved.ssm.dev/pods": "sidecarless", "resolved.ssm.dev/proxy-pool": "edge",
 			"sidecar.istio.io/inject": "true",
 		}, withOtherVolumes),
 		// ssm.dev/mtls-mode is already stated: no op for it.
@@ -150,45 +144,44 @@ func TestRevisionDeploymentAdmit(t *testing.T) {
 	}, {
 		name:      "podinfo Knative already mounted is not added twice",
 		op:        admissionv1.Create,
-		dep:       revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, withKnativePodInfo),
+		dep:       revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived", "resolved.ssm.dev/pods": "sidecarless"}, withKnativePodInfo),
 		wantPatch: `[` + switchOpsJSON + `,` + identityOpsJSON + `]`,
 	}, {
 		name: "short-lived revision without a queue-proxy container gets the annotations and a warning",
 		op:   admissionv1.Create,
-		dep: revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, func(d *appsv1.Deployment) {
+		dep: revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived", "resolved.ssm.dev/pods": "sidecarless"}, func(d *appsv1.Deployment) {
 			d.Spec.Template.Spec.Containers = d.Spec.Template.Spec.Containers[:1]
 		}),
 		wantPatch: `[` + switchOpsJSON + `]`,
 		wantWarn: []string{"Deployment default/hello-00001-deployment: no queue-proxy container to mount /etc/podinfo into; " +
 			"the SSM queue-proxy plugin cannot read its switch"},
 	}, {
-		name:      "config-ssm's auto-initial-lifecycle makes a new auto revision short-lived",
-		configSSM: map[string]string{"auto-initial-lifecycle": "short-lived"},
-		op:        admissionv1.Create,
-		dep:       revisionDeployment(map[string]string{"ssm.dev/lifecycle": "auto"}, withKnativePodInfo),
+		name: "a revision governed only by a ServerlessPolicy, stamped sidecar-less, gets the mode stated for the plugin",
+		op:   admissionv1.Create,
+		dep: revisionDeployment(map[string]string{"resolved.ssm.dev/pods": "sidecarless", "resolved.ssm.dev/proxy-pool": "default"},
+			withKnativePodInfo),
 		wantPatch: `[` + switchOpsJSON + `,` + identityOpsJSON + `]`,
 	}, {
-		name:      "with sidecarless-revisions off, a short-lived revision keeps its sidecar",
-		configSSM: map[string]string{"sidecarless-revisions": "false"},
-		op:        admissionv1.Create,
-		dep:       revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, withKnativePodInfo),
-	}, {
-		name: "an auto revision on the built-in defaults starts long-lived and is left alone",
+		name: "a short-lived revision stamped with its sidecar (the switch was off) keeps it",
 		op:   admissionv1.Create,
-		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "auto"}, nil),
+		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived", "resolved.ssm.dev/pods": "sidecar"}, withKnativePodInfo),
+	}, {
+		name: "a short-lived revision SSM never stamped keeps its sidecar",
+		op:   admissionv1.Create,
+		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, withKnativePodInfo),
+	}, {
+		name: "an unknown stamp keeps the sidecar",
+		op:   admissionv1.Create,
+		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived", "resolved.ssm.dev/pods": "maybe"}, nil),
 	}, {
 		name: "long-lived revision is left alone",
 		op:   admissionv1.Create,
-		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "long-lived"}, nil),
-	}, {
-		name: "short-lived revision with full mTLS keeps its sidecar",
-		op:   admissionv1.Create,
-		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/mtls-mode": "full", "ssm.dev/proxy-pool": "none"}, nil),
+		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "long-lived", "resolved.ssm.dev/pods": "sidecar"}, nil),
 	}, {
 		name: "long-lived revision loses an earlier inject false and plugin switch",
 		op:   admissionv1.Update,
 		dep: revisionDeployment(map[string]string{
-			"ssm.dev/lifecycle": "long-lived", "sidecar.istio.io/inject": "false", "qpoption.knative.dev/ssm-activate": "enable",
+			"ssm.dev/lifecycle": "long-lived", "resolved.ssm.dev/pods": "sidecar", "sidecar.istio.io/inject": "false", "qpoption.knative.dev/ssm-activate": "enable",
 		}, withKnativePodInfo),
 		wantPatch: `[{"op":"remove","path":"/spec/template/metadata/annotations/sidecar.istio.io~1inject"},` +
 			`{"op":"remove","path":"/spec/template/metadata/annotations/qpoption.knative.dev~1ssm-activate"}]`,
@@ -199,13 +192,13 @@ func TestRevisionDeploymentAdmit(t *testing.T) {
 	}, {
 		name: "Deployment that is not a revision's is left alone",
 		op:   admissionv1.Create,
-		dep: revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, func(d *appsv1.Deployment) {
+		dep: revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived", "resolved.ssm.dev/pods": "sidecarless"}, func(d *appsv1.Deployment) {
 			d.Labels = nil
 		}),
 	}, {
 		name: "bad annotation is allowed unchanged with a warning",
 		op:   admissionv1.Create,
-		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "brief"}, nil),
+		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "brief", "resolved.ssm.dev/pods": "sidecarless"}, nil),
 		wantWarn: []string{`SSM left Deployment default/hello-00001-deployment unchanged: its ssm.dev annotations are invalid: ` +
 			`invalid value: "brief": metadata.annotations[ssm.dev/lifecycle]; ssm.dev/lifecycle must be one of: auto, short-lived, long-lived`},
 	}, {
@@ -219,12 +212,12 @@ func TestRevisionDeploymentAdmit(t *testing.T) {
 	}, {
 		name: "DELETE is allowed unchanged",
 		op:   admissionv1.Delete,
-		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, nil),
+		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived", "resolved.ssm.dev/pods": "sidecarless"}, nil),
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ctx, ac := newRevisionDeploymentAdmitter(t, tc.configSSM)
+			ctx, ac := newRevisionDeploymentAdmitter(t)
 			resp := ac.Admit(ctx, deploymentRequest(t, tc.op, tc.dep))
 			if !resp.Allowed {
 				t.Fatalf("Admit() denied: %v", resp.Result)
@@ -288,30 +281,32 @@ func TestRevisionDeploymentAdmitIsIdempotent(t *testing.T) {
 		wantQPMounts    []corev1.VolumeMount
 	}{{
 		name: "short-lived",
-		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived"}, nil),
-		wantAnnotations: map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/mtls-mode": "lightweight",
+		dep:  revisionDeployment(map[string]string{"ssm.dev/lifecycle": "short-lived", "resolved.ssm.dev/pods": "sidecarless"}, nil),
+		wantAnnotations: map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/mtls-mode": "lightweight", "resolved.ssm.dev/pods": "sidecarless",
 			"sidecar.istio.io/inject": "false", "qpoption.knative.dev/ssm-activate": "enable"},
 		wantVolumes:  []corev1.Volume{podInfo, identityVolume},
 		wantQPMounts: []corev1.VolumeMount{readOnlyPodInfo, identityMount},
 	}, {
 		name: "named pool with Knative's podinfo already mounted",
-		dep:  revisionDeployment(map[string]string{"ssm.dev/proxy-pool": "edge", "ssm.dev/mtls-mode": "lightweight"}, withKnativePodInfo),
+		dep: revisionDeployment(map[string]string{"ssm.dev/proxy-pool": "edge", "ssm.dev/mtls-mode": "lightweight",
+			"resolved.ssm.dev/pods": "sidecarless", "resolved.ssm.dev/proxy-pool": "edge"}, withKnativePodInfo),
 		wantAnnotations: map[string]string{"ssm.dev/proxy-pool": "edge", "ssm.dev/mtls-mode": "lightweight",
+			"resolved.ssm.dev/pods": "sidecarless", "resolved.ssm.dev/proxy-pool": "edge",
 			"sidecar.istio.io/inject": "false", "qpoption.knative.dev/ssm-activate": "enable"},
 		wantVolumes:  []corev1.Volume{tokenVolume, podInfo, identityVolume},
 		wantQPMounts: []corev1.VolumeMount{readOnlyPodInfo, identityMount},
 	}, {
 		name: "long-lived after an earlier sidecar-less mutation",
-		dep: revisionDeployment(map[string]string{"ssm.dev/lifecycle": "long-lived",
+		dep: revisionDeployment(map[string]string{"ssm.dev/lifecycle": "long-lived", "resolved.ssm.dev/pods": "sidecar",
 			"sidecar.istio.io/inject": "false", "qpoption.knative.dev/ssm-activate": "enable"}, withKnativePodInfo),
-		wantAnnotations: map[string]string{"ssm.dev/lifecycle": "long-lived"},
+		wantAnnotations: map[string]string{"ssm.dev/lifecycle": "long-lived", "resolved.ssm.dev/pods": "sidecar"},
 		wantVolumes:     []corev1.Volume{tokenVolume, podInfo},
 		wantQPMounts:    []corev1.VolumeMount{readOnlyPodInfo},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ctx, ac := newRevisionDeploymentAdmitter(t, nil)
+			ctx, ac := newRevisionDeploymentAdmitter(t)
 			once := admitAndApply(ctx, t, ac, admissionv1.Create, tc.dep)
 			tmpl := once.Spec.Template
 			if diff := cmp.Diff(tc.wantAnnotations, tmpl.Annotations); diff != "" {

@@ -43,8 +43,7 @@ import (
 	"knative.dev/pkg/webhook"
 	certresources "knative.dev/pkg/webhook/certificates/resources"
 
-	"github.com/serverless-mesh/ssm/pkg/policy"
-	ingressconfig "github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
+	"github.com/serverless-mesh/ssm/pkg/config"
 )
 
 const (
@@ -61,19 +60,12 @@ const (
 // webhook configuration's CA bundle and path current.
 type revisionDeploymentController struct {
 	pkgreconciler.LeaderAwareFuncs
-	// Admit reads only the request and the config-ssm defaults, which
-	// sharedmain loads before the webhook serves, never an informer.
+	// Admit reads only the request: the decision stamped on the pod
+	// template when the Revision was admitted, never an informer.
 	webhook.StatelessAdmissionImpl
 
-	key                       types.NamespacedName
-	secretName                string
-	disableNamespaceOwnership bool
-	client                    kubernetes.Interface
-	mwhLister                 admissionlisters.MutatingWebhookConfigurationLister
-	secretLister              corelisters.SecretLister
-	// config returns the current config-ssm policy defaults and whether
-	// sidecar-less revisions are switched on.
-	config func() (policy.Defaults, bool)
+	mutatingConfig
+	key types.NamespacedName
 }
 
 var (
@@ -84,24 +76,11 @@ var (
 )
 
 // NewRevisionDeploymentController adjusts the pod templates of Knative
-// revision Deployments to their SSM policy (see planRevisionDeployment).
-// Policy defaults come from config-ssm through cmw; until config-ssm has been
-// read (and when it is absent) the built-in policy.NewDefaults apply.
-func NewRevisionDeploymentController(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
-	wopts := webhook.GetOptions(ctx)
-	disableOwnership := wopts.DisableNamespaceOwnership
-	if env := webhook.DisableNamespaceOwnershipFromEnv(); env != nil {
-		disableOwnership = *env
-	}
+// revision Deployments to the decision stamped on their Revision (see
+// planRevisionDeployment and NewRevisionController).
+func NewRevisionDeploymentController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	logger := logging.FromContext(ctx)
-	store := configmap.NewUntypedStore("ssm-webhook-defaults", logger, configmap.Constructors{
-		ingressconfig.SSMConfigName: ingressconfig.NewSSMFromConfigMap,
-	})
-	watchSSMConfig(cmw, store)
-
 	key := types.NamespacedName{Name: RevisionDeploymentWebhookName}
-	mwhInformer := mwhinformer.Get(ctx)
-	secretInformer := secretinformer.Get(ctx)
 	c := &revisionDeploymentController{
 		LeaderAwareFuncs: pkgreconciler.LeaderAwareFuncs{
 			// The configuration is a singleton: the leader reconciles it.
@@ -110,30 +89,12 @@ func NewRevisionDeploymentController(ctx context.Context, cmw configmap.Watcher)
 				return nil
 			},
 		},
-		key:                       key,
-		secretName:                wopts.SecretName,
-		disableNamespaceOwnership: disableOwnership,
-		client:                    kubeclient.Get(ctx),
-		mwhLister:                 mwhInformer.Lister(),
-		secretLister:              secretInformer.Lister(),
-		config: func() (policy.Defaults, bool) {
-			if cfg, ok := store.UntypedLoad(ingressconfig.SSMConfigName).(*ingressconfig.SSM); ok && cfg != nil {
-				return cfg.Policy, cfg.SidecarlessRevisions
-			}
-			return policy.NewDefaults(), false
-		},
+		mutatingConfig: newMutatingConfig(ctx),
+		key:            key,
 	}
-
 	const queueName = "RevisionDeploymentWebhook"
 	impl := controller.NewContext(ctx, c, controller.ControllerOptions{WorkQueueName: queueName, Logger: logger.Named(queueName)})
-	mwhInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
-		FilterFunc: controller.FilterWithName(RevisionDeploymentWebhookName),
-		Handler:    controller.HandleAll(impl.Enqueue),
-	})
-	secretInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
-		FilterFunc: controller.FilterWithNameAndNamespace(system.Namespace(), wopts.SecretName),
-		Handler:    controller.HandleAll(impl.Enqueue),
-	})
+	c.watch(ctx, impl, RevisionDeploymentWebhookName, key)
 	return impl
 }
 
@@ -143,11 +104,11 @@ func NewRevisionDeploymentController(ctx context.Context, cmw configmap.Watcher)
 func watchSSMConfig(cmw configmap.Watcher, store *configmap.UntypedStore) {
 	if dw, ok := cmw.(configmap.DefaultingWatcher); ok {
 		dw.WatchWithDefault(corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: ingressconfig.SSMConfigName, Namespace: system.Namespace()},
+			ObjectMeta: metav1.ObjectMeta{Name: config.SSMConfigName, Namespace: system.Namespace()},
 		}, store.OnConfigChanged)
 		return
 	}
-	cmw.Watch(ingressconfig.SSMConfigName, store.OnConfigChanged)
+	cmw.Watch(config.SSMConfigName, store.OnConfigChanged)
 }
 
 // Path implements webhook.AdmissionController.
@@ -172,8 +133,7 @@ func (c *revisionDeploymentController) Admit(ctx context.Context, req *admission
 		allowed.Warnings = []string{fmt.Sprintf("SSM left Deployment %s/%s unchanged: decoding it: %v", req.Namespace, req.Name, err)}
 		return allowed
 	}
-	defaults, sidecarlessOn := c.config()
-	plan := planRevisionDeployment(&dep, defaults, sidecarlessOn)
+	plan := planRevisionDeployment(&dep)
 	allowed.Warnings = plan.warnings
 	patch, err := plan.encode()
 	if err != nil {
@@ -194,23 +154,66 @@ func (c *revisionDeploymentController) Reconcile(ctx context.Context, key string
 	if !c.IsLeaderFor(c.key) {
 		return controller.NewSkipKey(key)
 	}
-	secret, err := c.secretLister.Secrets(system.Namespace()).Get(c.secretName)
+	return c.mutatingConfig.reconcile(ctx, RevisionDeploymentWebhookName, RevisionDeploymentPath)
+}
+
+// mutatingConfig keeps a MutatingWebhookConfiguration that the install YAML
+// created pointed at this webhook: its CA bundle and path.
+type mutatingConfig struct {
+	secretName                string
+	disableNamespaceOwnership bool
+	client                    kubernetes.Interface
+	mwhLister                 admissionlisters.MutatingWebhookConfigurationLister
+	secretLister              corelisters.SecretLister
+}
+
+func newMutatingConfig(ctx context.Context) mutatingConfig {
+	wopts := webhook.GetOptions(ctx)
+	disableOwnership := wopts.DisableNamespaceOwnership
+	if env := webhook.DisableNamespaceOwnershipFromEnv(); env != nil {
+		disableOwnership = *env
+	}
+	return mutatingConfig{
+		secretName:                wopts.SecretName,
+		disableNamespaceOwnership: disableOwnership,
+		client:                    kubeclient.Get(ctx),
+		mwhLister:                 mwhinformer.Get(ctx).Lister(),
+		secretLister:              secretinformer.Get(ctx).Lister(),
+	}
+}
+
+// watch enqueues key whenever the webhook configuration name or the
+// serving certificate changes.
+func (m mutatingConfig) watch(ctx context.Context, impl *controller.Impl, name string, key types.NamespacedName) {
+	enqueue := func(any) { impl.EnqueueKey(key) }
+	mwhinformer.Get(ctx).Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: controller.FilterWithName(name),
+		Handler:    controller.HandleAll(enqueue),
+	})
+	secretinformer.Get(ctx).Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: controller.FilterWithNameAndNamespace(system.Namespace(), m.secretName),
+		Handler:    controller.HandleAll(enqueue),
+	})
+}
+
+func (m mutatingConfig) reconcile(ctx context.Context, name, path string) error {
+	secret, err := m.secretLister.Secrets(system.Namespace()).Get(m.secretName)
 	if err != nil {
-		return fmt.Errorf("reading webhook certificate Secret %s/%s: %w", system.Namespace(), c.secretName, err)
+		return fmt.Errorf("reading webhook certificate Secret %s/%s: %w", system.Namespace(), m.secretName, err)
 	}
 	caCert, ok := secret.Data[certresources.CACert]
 	if !ok {
-		return fmt.Errorf("webhook certificate Secret %s/%s has no %q", system.Namespace(), c.secretName, certresources.CACert)
+		return fmt.Errorf("webhook certificate Secret %s/%s has no %q", system.Namespace(), m.secretName, certresources.CACert)
 	}
-	have, err := c.mwhLister.Get(RevisionDeploymentWebhookName)
+	have, err := m.mwhLister.Get(name)
 	if err != nil {
-		return fmt.Errorf("reading MutatingWebhookConfiguration %s: %w", RevisionDeploymentWebhookName, err)
+		return fmt.Errorf("reading MutatingWebhookConfiguration %s: %w", name, err)
 	}
 	want := have.DeepCopy()
-	if !c.disableNamespaceOwnership {
+	if !m.disableNamespaceOwnership {
 		// Owned by the system namespace, like the other SSM webhook
 		// configurations, so that it goes away with SSM.
-		ns, err := c.client.CoreV1().Namespaces().Get(ctx, system.Namespace(), metav1.GetOptions{})
+		ns, err := m.client.CoreV1().Namespaces().Get(ctx, system.Namespace(), metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("reading Namespace %s: %w", system.Namespace(), err)
 		}
@@ -220,19 +223,19 @@ func (c *revisionDeploymentController) Reconcile(ctx context.Context, key string
 	}
 	for i := range want.Webhooks {
 		wh := &want.Webhooks[i]
-		if wh.Name != RevisionDeploymentWebhookName {
+		if wh.Name != name {
 			continue
 		}
 		if wh.ClientConfig.Service == nil {
 			return fmt.Errorf("MutatingWebhookConfiguration %s: webhook %s has no service reference", want.Name, wh.Name)
 		}
 		wh.ClientConfig.CABundle = caCert
-		wh.ClientConfig.Service.Path = ptr.String(RevisionDeploymentPath)
+		wh.ClientConfig.Service.Path = ptr.String(path)
 	}
 	if equality.Semantic.DeepEqual(have, want) {
 		return nil
 	}
-	if _, err := c.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Update(ctx, want, metav1.UpdateOptions{}); err != nil {
+	if _, err := m.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Update(ctx, want, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("updating MutatingWebhookConfiguration %s: %w", want.Name, err)
 	}
 	return nil

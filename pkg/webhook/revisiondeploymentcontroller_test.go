@@ -17,6 +17,7 @@ limitations under the License.
 package webhook
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -28,6 +29,7 @@ import (
 	fakekubeclient "knative.dev/pkg/client/injection/kube/client/fake"
 	fakemwhinformer "knative.dev/pkg/client/injection/kube/informers/admissionregistration/v1/mutatingwebhookconfiguration/fake"
 	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
 	"knative.dev/pkg/system"
 )
 
@@ -71,28 +73,92 @@ func TestInstallRevisionDeploymentWebhook(t *testing.T) {
 	}
 }
 
-func TestInstallWebhookRBACUpdatesRevisionDeploymentWebhook(t *testing.T) {
+// TestInstallRevisionWebhook: every new Revision, whatever its labels
+// (one governed only by a ServerlessPolicy has no SSM mark), never
+// blocking Knative.
+func TestInstallRevisionWebhook(t *testing.T) {
 	t.Parallel()
-	allowed := false
-	for _, obj := range installDocs(t, "200-webhook-rbac.yaml") {
-		role, ok := obj.(*rbacv1.ClusterRole)
-		if !ok || role.Kind != "ClusterRole" {
-			continue
-		}
-		for _, r := range role.Rules {
-			allowed = allowed || (slices.Contains(r.Resources, "mutatingwebhookconfigurations") &&
-				slices.Contains(r.Verbs, "update") && slices.Contains(r.ResourceNames, "deployments.webhook.ssm.dev"))
+	var found []admissionregistrationv1.MutatingWebhook
+	for _, obj := range installDocs(t, "600-webhook-configurations.yaml") {
+		if c, ok := obj.(*admissionregistrationv1.MutatingWebhookConfiguration); ok && c.Name == "revisions.webhook.ssm.dev" {
+			found = append(found, c.Webhooks...)
 		}
 	}
-	if !allowed {
-		t.Error("the webhook's ClusterRole cannot update mutatingwebhookconfigurations/deployments.webhook.ssm.dev")
+	if len(found) != 1 {
+		t.Fatalf("revisions.webhook.ssm.dev has %d webhooks, want 1", len(found))
+	}
+	w := found[0]
+	wantRules := []admissionregistrationv1.RuleWithOperations{{
+		Operations: []admissionregistrationv1.OperationType{"CREATE"},
+		Rule: admissionregistrationv1.Rule{APIGroups: []string{"serving.knative.dev"}, APIVersions: []string{"v1"},
+			Resources: []string{"revisions"}, Scope: ptrTo(admissionregistrationv1.NamespacedScope)},
+	}}
+	if diff := cmp.Diff(wantRules, w.Rules); diff != "" {
+		t.Errorf("rules (-want +got):\n%s", diff)
+	}
+	if w.ObjectSelector != nil || w.NamespaceSelector != nil {
+		t.Errorf("selectors = %v, %v; want none", w.ObjectSelector, w.NamespaceSelector)
+	}
+	if *w.FailurePolicy != admissionregistrationv1.Ignore {
+		t.Errorf("failurePolicy = %v, want Ignore", *w.FailurePolicy)
+	}
+	if w.TimeoutSeconds == nil || *w.TimeoutSeconds != 3 {
+		t.Errorf("timeoutSeconds = %v, want 3", w.TimeoutSeconds)
+	}
+}
+
+// TestInstallWebhookRBAC: the webhook may update its mutating
+// configurations and read what the revisions webhook resolves from.
+func TestInstallWebhookRBAC(t *testing.T) {
+	t.Parallel()
+	can := func(group, resource, verb, name string) bool {
+		for _, obj := range installDocs(t, "200-webhook-rbac.yaml") {
+			role, ok := obj.(*rbacv1.ClusterRole)
+			if !ok || role.Kind != "ClusterRole" {
+				continue
+			}
+			for _, r := range role.Rules {
+				if slices.Contains(r.APIGroups, group) && slices.Contains(r.Resources, resource) && slices.Contains(r.Verbs, verb) &&
+					(name == "" && len(r.ResourceNames) == 0 || name != "" && slices.Contains(r.ResourceNames, name)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, c := range []struct{ group, resource, verb, name string }{
+		{"admissionregistration.k8s.io", "mutatingwebhookconfigurations", "update", "deployments.webhook.ssm.dev"},
+		{"admissionregistration.k8s.io", "mutatingwebhookconfigurations", "update", "revisions.webhook.ssm.dev"},
+		{"serving.knative.dev", "services", "list", ""},
+		{"serving.knative.dev", "services", "watch", ""},
+		{"ssm.dev", "serverlesspolicies", "list", ""},
+		{"ssm.dev", "serverlesspolicies", "watch", ""},
+	} {
+		if !can(c.group, c.resource, c.verb, c.name) {
+			t.Errorf("the webhook's ClusterRole cannot %s %s.%s %s", c.verb, c.resource, c.group, c.name)
+		}
 	}
 }
 
 func ptrTo[T any](v T) *T { return &v }
 
-func TestRevisionDeploymentReconcile(t *testing.T) {
+func TestMutatingWebhookReconcile(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		name, path string
+		new        func(context.Context, configmap.Watcher) *controller.Impl
+	}{
+		{"deployments.webhook.ssm.dev", "/revision-deployments", NewRevisionDeploymentController},
+		{"revisions.webhook.ssm.dev", "/revisions", NewRevisionController},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testMutatingWebhookReconcile(t, tc.name, tc.path, tc.new)
+		})
+	}
+}
+
+func testMutatingWebhookReconcile(t *testing.T, name, path string, newController func(context.Context, configmap.Watcher) *controller.Impl) {
 	ctx := fakeWebhookContext(t)
 	client := fakekubeclient.Get(ctx)
 	rules := []admissionregistrationv1.RuleWithOperations{{
@@ -100,9 +166,9 @@ func TestRevisionDeploymentReconcile(t *testing.T) {
 		Rule:       admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments"}},
 	}}
 	mwh := &admissionregistrationv1.MutatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: "deployments.webhook.ssm.dev"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name:         "deployments.webhook.ssm.dev",
+			Name:         name,
 			ClientConfig: admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{Name: "ssm-webhook", Namespace: system.Namespace()}},
 			Rules:        rules,
 		}},
@@ -114,9 +180,9 @@ func TestRevisionDeploymentReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "config-ssm", Namespace: system.Namespace()}}
-	reconcileAsLeader(ctx, t, NewRevisionDeploymentController(ctx, configmap.NewStaticWatcher(cm)))
+	reconcileAsLeader(ctx, t, newController(ctx, configmap.NewStaticWatcher(cm)))
 
-	got, err := client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, "deployments.webhook.ssm.dev", metav1.GetOptions{})
+	got, err := client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +190,8 @@ func TestRevisionDeploymentReconcile(t *testing.T) {
 	if string(w.ClientConfig.CABundle) != "test-ca" {
 		t.Errorf("CABundle = %q, want test-ca", w.ClientConfig.CABundle)
 	}
-	if w.ClientConfig.Service.Path == nil || *w.ClientConfig.Service.Path != "/revision-deployments" {
-		t.Errorf("service path = %v, want /revision-deployments", w.ClientConfig.Service.Path)
+	if w.ClientConfig.Service.Path == nil || *w.ClientConfig.Service.Path != path {
+		t.Errorf("service path = %v, want %s", w.ClientConfig.Service.Path, path)
 	}
 	if diff := cmp.Diff(rules, w.Rules); diff != "" {
 		t.Errorf("rules changed by the reconciler (-want +got):\n%s", diff)

@@ -62,7 +62,15 @@ func TestDataplaneShippedDefaultNeverLeases(t *testing.T) {
 	const service, requests = "shipped-default", 200
 	revision := deployFunction(t, c, service, map[string]string{"ssm.dev/lifecycle": "short-lived"})
 
-	// The webhook kept the sidecar: no plugin switch on the pod.
+	// The revisions webhook stamped the revision as keeping its sidecar,
+	// and the Deployment webhook kept it: no plugin switch on the pod.
+	rev, err := c.serving.ServingV1().Revisions(dataplaneNS).Get(context.Background(), revision, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rev.Annotations["resolved.ssm.dev/pods"]; got != "sidecar" {
+		t.Errorf("Revision %s stamped resolved.ssm.dev/pods %q, want %q", revision, got, "sidecar")
+	}
 	pods, err := revisionPods(context.Background(), c, revision)
 	if err != nil || len(pods) == 0 {
 		t.Fatalf("pods of %s: %d, %v", revision, len(pods), err)

@@ -39,7 +39,7 @@ import (
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	ssmv1alpha1 "github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 	"github.com/serverless-mesh/ssm/test/standin"
 )

@@ -76,6 +76,13 @@ func deployFunction(t *testing.T, c *clients, name string, annotations map[strin
 // HTTP/2) taken from spec; its image is always the test function's.
 func deployFunctionSpec(t *testing.T, c *clients, name string, annotations map[string]string, spec servingv1.RevisionSpec) string {
 	t.Helper()
+	return deployLabelledFunction(t, c, name, nil, annotations, spec)
+}
+
+// deployLabelledFunction is deployFunctionSpec with labels on the Knative
+// Service itself, which is what a ServerlessPolicy selects.
+func deployLabelledFunction(t *testing.T, c *clients, name string, labels, annotations map[string]string, spec servingv1.RevisionSpec) string {
+	t.Helper()
 	ctx := context.Background()
 	revision := name + "-00001"
 	container := corev1.Container{Image: "ssm.local/hello"}
@@ -84,7 +91,7 @@ func deployFunctionSpec(t *testing.T, c *clients, name string, annotations map[s
 	}
 	spec.PodSpec = corev1.PodSpec{Containers: []corev1.Container{container}}
 	ksvc := &servingv1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: dataplaneNS},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: dataplaneNS, Labels: labels},
 		Spec: servingv1.ServiceSpec{ConfigurationSpec: servingv1.ConfigurationSpec{Template: servingv1.RevisionTemplateSpec{
 			ObjectMeta: metav1.ObjectMeta{
 				Labels:      map[string]string{"ssm.dev/local-run": "true"},

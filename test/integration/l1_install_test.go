@@ -41,7 +41,7 @@ import (
 	yamlutil "k8s.io/apimachinery/pkg/util/yaml"
 	"knative.dev/pkg/apis"
 
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 )
 
 // configDir is the repository's config/, what users apply.

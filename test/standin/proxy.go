@@ -37,8 +37,8 @@ import (
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/grpc"
 
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/adsclient"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 )
 
 // Config says where the stand-in gets its configuration and where it

@@ -36,9 +36,9 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/policy"
 	"github.com/serverless-mesh/ssm/pkg/pool"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
 	"github.com/serverless-mesh/ssm/pkg/pool/leaseapi"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
 	"github.com/serverless-mesh/ssm/pkg/pool/snapshot"

@@ -41,6 +41,19 @@ const (
 	// this prefix that is not one of the keys above is rejected.
 	AnnotationPrefix = GroupName + "/"
 
+	// ResolvedPodsAnnotationKey is SSM's decision, stamped on a Revision when
+	// it is admitted, of what its pods are born with: ResolvedPodsSidecarless
+	// or ResolvedPodsSidecar. It sits outside AnnotationPrefix because users
+	// never write it; Knative copies it onto the revision's pods.
+	ResolvedPodsAnnotationKey = "resolved." + GroupName + "/pods"
+	// ResolvedProxyPoolAnnotationKey, stamped with ResolvedPodsAnnotationKey,
+	// names the pool that may lease a proxy for the revision.
+	ResolvedProxyPoolAnnotationKey = "resolved." + GroupName + "/proxy-pool"
+	// ResolvedPodsSidecarless and ResolvedPodsSidecar are the values of
+	// ResolvedPodsAnnotationKey.
+	ResolvedPodsSidecarless = "sidecarless"
+	ResolvedPodsSidecar     = "sidecar"
+
 	// QueueProxyPluginAnnotationKey switches the SSM queue-proxy plugin on, in
 	// the convention Knative's security-guard uses.
 	QueueProxyPluginAnnotationKey = "qpoption.knative.dev/ssm-activate"

@@ -77,7 +77,7 @@ type Config struct {
 	// activator.
 	ScaledToZero bool
 	// Unleasable says why the revision may not lease a pooled proxy even
-	// though its policy names a pool (see policy.Leasable); empty when it
+	// though its policy names a pool (see resolver.StampedPods); empty when it
 	// may.
 	Unleasable string
 }

@@ -28,7 +28,6 @@ import (
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"knative.dev/networking/pkg/apis/networking"
 	"knative.dev/serving/pkg/apis/serving"
-	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	autoscalinglisters "knative.dev/serving/pkg/client/listers/autoscaling/v1alpha1"
 	servinglisters "knative.dev/serving/pkg/client/listers/serving/v1"
 	knnetworking "knative.dev/serving/pkg/networking"
@@ -36,14 +35,11 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	ssmv1alpha1 "github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
 	ssmlisters "github.com/serverless-mesh/ssm/pkg/client/listers/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/policy"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
-	"github.com/serverless-mesh/ssm/pkg/reconciler/serverlesspolicy"
+	"github.com/serverless-mesh/ssm/pkg/resolver"
 )
-
-// DefaultIdleTimeout is the ProxyPool default: a lease with no traffic or
-// renewal for this long returns its proxy to the pool.
-const DefaultIdleTimeout = 5 * time.Minute
 
 // Listers are the informer caches the source reads.
 type Listers struct {
@@ -70,7 +66,7 @@ type Source struct {
 type leaseConfig struct {
 	defaults policy.Defaults
 	// sidecarlessRevisions is config-ssm's switch: while it is off every
-	// revision keeps its sidecar, and none may lease (policy.Leasable).
+	// revision is born with its sidecar (resolver.NewPods).
 	sidecarlessRevisions bool
 }
 
@@ -92,10 +88,13 @@ func (s *Source) SetConfig(d policy.Defaults, sidecarlessRevisions bool) {
 	s.config.Store(&leaseConfig{defaults: d, sidecarlessRevisions: sidecarlessRevisions})
 }
 
-// Get resolves the revision. Observed execution times live in the
-// controller's autoscaler hook, not here: an "auto" revision is resolved as
-// it would be before observations (its declared values, config-ssm's
-// defaults and its own timeoutSeconds), which never tightens a timeout.
+// Get resolves the revision with pkg/resolver. ssm-pool sees every input
+// but observations: an "auto" revision is resolved as before any (its
+// declared values, config-ssm's defaults and its own timeoutSeconds), whose
+// timeout is never tighter than the controller's (resolver's
+// TestPodSideTimeoutNeverTighter). Whether and from which pool it may be
+// leased is the decision stamped on the Revision when it was admitted, which
+// is what its pods were born with.
 func (s *Source) Get(key revision.Key) (revision.Config, error) {
 	rev, err := s.listers.Revisions.Revisions(key.Namespace).Get(key.Name)
 	if apierrs.IsNotFound(err) {
@@ -104,41 +103,44 @@ func (s *Source) Get(key revision.Key) (revision.Config, error) {
 		return revision.Config{}, fmt.Errorf("getting revision %s: %w", key, err)
 	}
 	cfg := s.config.Load()
-	p, err := s.resolve(rev, cfg.defaults)
+	selected, err := resolver.Lookup{Services: s.listers.Services, Policies: s.listers.Policies}.PolicyFor(rev.Namespace, rev.Labels)
 	if err != nil {
 		return revision.Config{}, fmt.Errorf("resolving the policy of revision %s: %w", key, err)
+	}
+	res, err := resolver.Resolve(resolver.Inputs{
+		Annotations:          rev.Annotations,
+		Policy:               selected,
+		Defaults:             cfg.defaults,
+		SidecarlessRevisions: cfg.sidecarlessRevisions,
+		RevisionTimeout:      resolver.RevisionTimeout(rev),
+	})
+	if err != nil {
+		return revision.Config{}, fmt.Errorf("resolving the policy of revision %s: %w", key, err)
+	}
+	p := res.Policy
+	if !res.Governed {
+		p = policy.Policy{ProxyPool: policy.NoProxyPool}
+	}
+	pods := resolver.StampedPods(rev.Annotations)
+	if pods.ProxyPool != "" {
+		// The pool its pods were born for, which the autoscaler hook counted
+		// its cold starts against, even if the policy has moved on since.
+		p.ProxyPool = pods.ProxyPool
 	}
 	eps, err := s.endpoints(key)
 	if err != nil {
 		return revision.Config{}, err
 	}
-	sa := rev.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
 	return revision.Config{
 		Key:            key,
 		Pool:           s.poolKey(key.Namespace, p.ProxyPool),
 		Policy:         p,
-		ServiceAccount: sa,
+		ServiceAccount: identity.ServiceAccountName(rev.Spec.ServiceAccountName),
 		Endpoints:      eps,
 		PortName:       networking.ServicePortName(rev.GetProtocol()),
 		ScaledToZero:   s.scaledToZero(key),
-		Unleasable:     unleasable(rev, cfg),
+		Unleasable:     pods.Unleasable,
 	}, nil
-}
-
-// unleasable says why the revision's pods cannot take a pooled proxy, by
-// the rule the activator applies too; empty when they can.
-func unleasable(rev *servingv1.Revision, cfg *leaseConfig) string {
-	switch {
-	case policy.Leasable(rev.Annotations, cfg.defaults, cfg.sidecarlessRevisions):
-		return ""
-	case !cfg.sidecarlessRevisions:
-		return "config-ssm's sidecarless-revisions is off, so its pods keep their Istio sidecar"
-	default:
-		return "its ssm.dev/* annotations do not make its pods sidecar-less with a named pool"
-	}
 }
 
 // scaledToZero: the revision's PodAutoscaler (named after it) wants no pod.
@@ -151,51 +153,6 @@ func (s *Source) scaledToZero(key revision.Key) bool {
 		return false
 	}
 	return pa.Status.DesiredScale != nil && *pa.Status.DesiredScale == 0
-}
-
-func (s *Source) resolve(rev *servingv1.Revision, d policy.Defaults) (policy.Policy, error) {
-	annotations, ferr := policy.ParseAnnotations(rev.Annotations)
-	if ferr != nil {
-		return policy.Policy{}, ferr
-	}
-	in := policy.Input{Annotations: annotations, Defaults: d}
-	if svcName := rev.Labels[serving.ServiceLabelKey]; svcName != "" {
-		selected, err := s.selectPolicy(rev.Namespace, svcName)
-		if err != nil {
-			return policy.Policy{}, err
-		}
-		if selected != nil {
-			o := selected.Spec.Overrides()
-			in.Policy = &o
-		}
-	}
-	// As in the KIngress reconciler, a revision SSM does not govern gets no
-	// SSM behaviour at all, whatever config-ssm's default class would be.
-	if in.Policy == nil && !policy.HasSSMAnnotations(rev.Annotations) {
-		return policy.Policy{ProxyPool: policy.NoProxyPool}, nil
-	}
-	if rev.Spec.TimeoutSeconds != nil {
-		in.RevisionTimeout = time.Duration(*rev.Spec.TimeoutSeconds) * time.Second
-	}
-	return policy.Resolve(in)
-}
-
-func (s *Source) selectPolicy(namespace, service string) (*ssmv1alpha1.ServerlessPolicy, error) {
-	svc, err := s.listers.Services.Services(namespace).Get(service)
-	if apierrs.IsNotFound(err) {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("getting service %s/%s: %w", namespace, service, err)
-	}
-	policies, err := s.listers.Policies.ServerlessPolicies(namespace).List(labels.Everything())
-	if err != nil {
-		return nil, fmt.Errorf("listing ServerlessPolicies in %s: %w", namespace, err)
-	}
-	selected, _ := serverlesspolicy.Select(policies, svc.Labels)
-	if selected == nil {
-		return nil, nil
-	}
-	return selected, nil
 }
 
 // poolKey finds the ProxyPool a pool name refers to: the revision's own
@@ -250,7 +207,7 @@ func ready(ep discoveryv1.Endpoint) bool {
 func (s *Source) IdleTimeout(pool revision.PoolKey) time.Duration {
 	p, err := s.listers.Pools.ProxyPools(pool.Namespace).Get(pool.Name)
 	if err != nil || p.Spec.IdleTimeout == nil || p.Spec.IdleTimeout.Duration <= 0 {
-		return DefaultIdleTimeout
+		return ssmv1alpha1.DefaultProxyPoolIdleTimeout
 	}
 	return p.Spec.IdleTimeout.Duration
 }

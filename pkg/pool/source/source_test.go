@@ -139,7 +139,13 @@ var shortLived2s = policy.Policy{
 
 func TestGet(t *testing.T) {
 	t.Parallel()
-	short := map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/timeout": "2s"}
+	// short is admitted by ssm-webhook with the switch on: its pods are born
+	// sidecar-less for pool "default". shortAsOff is the same revision
+	// admitted while the switch was off; unstamped was never admitted by SSM.
+	short := map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/timeout": "2s",
+		"resolved.ssm.dev/pods": "sidecarless", "resolved.ssm.dev/proxy-pool": "default"}
+	shortAsOff := map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/timeout": "2s", "resolved.ssm.dev/pods": "sidecar"}
+	unstamped := map[string]string{"ssm.dev/lifecycle": "short-lived", "ssm.dev/timeout": "2s"}
 	yes, no := ptr.To(true), ptr.To(false)
 	tests := []struct {
 		name     string
@@ -164,11 +170,11 @@ func TestGet(t *testing.T) {
 			Policy:         policy.Policy{ProxyPool: "none"},
 			ServiceAccount: "default",
 			PortName:       "http",
-			Unleasable:     "its ssm.dev/* annotations do not make its pods sidecar-less with a named pool",
+			Unleasable:     "it was admitted without SSM's decision (ssm-webhook was unavailable, or the revision predates it), so its pods keep their Istio sidecar",
 		},
 	}, {
 		name:      "with sidecar-less revisions off (the shipped default) a short-lived revision keeps its sidecar and may not lease",
-		objs:      []runtime.Object{rev("ns", "fn-00001", short, "")},
+		objs:      []runtime.Object{rev("ns", "fn-00001", shortAsOff, "")},
 		key:       revision.Key{Namespace: "ns", Name: "fn-00001"},
 		switchOff: true,
 		want: revision.Config{
@@ -177,7 +183,31 @@ func TestGet(t *testing.T) {
 			Policy:         shortLived2s,
 			ServiceAccount: "default",
 			PortName:       "http",
-			Unleasable:     "config-ssm's sidecarless-revisions is off, so its pods keep their Istio sidecar",
+			Unleasable:     "its pods were created with their Istio sidecar (config-ssm's sidecarless-revisions off, full mTLS, or long-lived without a named pool)",
+		},
+	}, {
+		name: "a revision admitted while the switch was off stays unleasable after it is turned on: its pods have a sidecar",
+		objs: []runtime.Object{rev("ns", "fn-00001", shortAsOff, "")},
+		key:  revision.Key{Namespace: "ns", Name: "fn-00001"},
+		want: revision.Config{
+			Key:            revision.Key{Namespace: "ns", Name: "fn-00001"},
+			Pool:           revision.PoolKey{Namespace: "knative-serving", Name: "default"},
+			Policy:         shortLived2s,
+			ServiceAccount: "default",
+			PortName:       "http",
+			Unleasable:     "its pods were created with their Istio sidecar (config-ssm's sidecarless-revisions off, full mTLS, or long-lived without a named pool)",
+		},
+	}, {
+		name: "a governed revision SSM never admitted is not leased",
+		objs: []runtime.Object{rev("ns", "fn-00001", unstamped, "")},
+		key:  revision.Key{Namespace: "ns", Name: "fn-00001"},
+		want: revision.Config{
+			Key:            revision.Key{Namespace: "ns", Name: "fn-00001"},
+			Pool:           revision.PoolKey{Namespace: "knative-serving", Name: "default"},
+			Policy:         shortLived2s,
+			ServiceAccount: "default",
+			PortName:       "http",
+			Unleasable:     "it was admitted without SSM's decision (ssm-webhook was unavailable, or the revision predates it), so its pods keep their Istio sidecar",
 		},
 	}, {
 		name: "short-lived revision: shared pool, ready private endpoints only, sorted, deduplicated",

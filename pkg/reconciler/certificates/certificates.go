@@ -30,7 +30,7 @@ import (
 	pkgreconciler "knative.dev/pkg/reconciler"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 )
 
 // Names of the Secrets this reconciler keeps, in the system namespace.

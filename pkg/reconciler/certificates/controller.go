@@ -34,7 +34,7 @@ import (
 	"knative.dev/pkg/system"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 )
 
 // SecretLabelSelector selects the Secrets SSM itself makes. cmd/controller

@@ -34,7 +34,7 @@ import (
 	pkgreconciler "knative.dev/pkg/reconciler"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 )
 
 // WorkloadReconciler issues the workload certificate of every
@@ -77,10 +77,7 @@ func (r *WorkloadReconciler) Reconcile(ctx context.Context, key string) error {
 	if !needsWorkloadCertificate(dep) {
 		return nil
 	}
-	sa := dep.Spec.Template.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
+	sa := identity.ServiceAccountName(dep.Spec.Template.Spec.ServiceAccountName)
 	now := r.clock.Now()
 	ca, err := identity.EnsureCA(ctx, r.kube, r.secrets, r.namespace, now)
 	if err != nil {

@@ -38,7 +38,7 @@ import (
 	"knative.dev/pkg/controller"
 	pkgreconciler "knative.dev/pkg/reconciler"
 
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	ssmtesting "github.com/serverless-mesh/ssm/pkg/reconciler/testing"
 )
 

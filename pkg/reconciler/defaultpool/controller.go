@@ -29,7 +29,7 @@ import (
 
 	ssmclient "github.com/serverless-mesh/ssm/pkg/client/injection/client"
 	proxypoolinformer "github.com/serverless-mesh/ssm/pkg/client/injection/informers/ssm/v1alpha1/proxypool"
-	ingressconfig "github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
+	"github.com/serverless-mesh/ssm/pkg/config"
 )
 
 // NewController returns the controller that creates the pools config-ssm
@@ -57,7 +57,7 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 			}
 		},
 	})
-	cmw.Watch(ingressconfig.SSMConfigName, func(cm *corev1.ConfigMap) {
+	cmw.Watch(config.SSMConfigName, func(cm *corev1.ConfigMap) {
 		r.setConfig(cm)
 		impl.EnqueueKey(r.key)
 	})

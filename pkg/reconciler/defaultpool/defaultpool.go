@@ -35,8 +35,8 @@ import (
 
 	ssmclientset "github.com/serverless-mesh/ssm/pkg/client/clientset/versioned"
 	ssmlisters "github.com/serverless-mesh/ssm/pkg/client/listers/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/policy"
-	ingressconfig "github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
 )
 
 // Reconciler creates the missing pools config-ssm names. It has one key,
@@ -65,7 +65,7 @@ var (
 // newReconciler returns a Reconciler for the pools of namespace, on the
 // built-in policy defaults until setConfig is called.
 func newReconciler(namespace string, client ssmclientset.Interface, poolLister ssmlisters.ProxyPoolLister) *Reconciler {
-	key := types.NamespacedName{Namespace: namespace, Name: ingressconfig.SSMConfigName}
+	key := types.NamespacedName{Namespace: namespace, Name: config.SSMConfigName}
 	return &Reconciler{
 		LeaderAwareFuncs: pkgreconciler.LeaderAwareFuncs{
 			// The key is a singleton: whoever leads its bucket reconciles it.
@@ -88,7 +88,7 @@ func newReconciler(namespace string, client ssmclientset.Interface, poolLister s
 // come from this very ConfigMap, and a pool created from a superseded name
 // would outlive the mistake, since nothing here deletes pools.
 func (r *Reconciler) setConfig(cm *corev1.ConfigMap) {
-	cfg, err := ingressconfig.NewSSMFromConfigMap(cm)
+	cfg, err := config.NewSSMFromConfigMap(cm)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err != nil {
@@ -115,7 +115,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
 	if invalid != nil {
 		// Not an error to retry: only a new config-ssm can change the outcome,
 		// and its change enqueues this key again.
-		logger.Errorw("Creating no ProxyPool until "+ingressconfig.SSMConfigName+" is valid", zap.Error(invalid))
+		logger.Errorw("Creating no ProxyPool until "+config.SSMConfigName+" is valid", zap.Error(invalid))
 		return nil
 	}
 	var errs []error
@@ -133,7 +133,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
 			verb = "name"
 		}
 		logger.Infof("created ProxyPool %s/%s because %s's %s %s it",
-			r.namespace, want.name, ingressconfig.SSMConfigName, strings.Join(want.keys, " and "), verb)
+			r.namespace, want.name, config.SSMConfigName, strings.Join(want.keys, " and "), verb)
 	}
 	return errors.Join(errs...)
 }
@@ -172,8 +172,8 @@ func namedPools(defaults policy.Defaults) []namedPool {
 		key  string
 		pool string
 	}{
-		{ingressconfig.ShortLivedKeyPrefix + "proxy-pool", defaults.ShortLived.ProxyPool},
-		{ingressconfig.LongLivedKeyPrefix + "proxy-pool", defaults.LongLived.ProxyPool},
+		{config.ShortLivedKeyPrefix + "proxy-pool", defaults.ShortLived.ProxyPool},
+		{config.LongLivedKeyPrefix + "proxy-pool", defaults.LongLived.ProxyPool},
 	}
 	var pools []namedPool
 	for _, class := range classes {

@@ -17,8 +17,6 @@ limitations under the License.
 package defaultpool
 
 import (
-	"time"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,7 +46,7 @@ func Spec() v1alpha1.ProxyPoolSpec {
 		Image:       "envoyproxy/envoy:v1.37.0",
 		MinSize:     ptr.To[int32](2),
 		MaxSize:     ptr.To[int32](10),
-		IdleTimeout: &metav1.Duration{Duration: 5 * time.Minute},
+		IdleTimeout: &metav1.Duration{Duration: v1alpha1.DefaultProxyPoolIdleTimeout},
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("50m"),

@@ -32,8 +32,8 @@ import (
 	. "knative.dev/pkg/reconciler/testing"
 
 	fakeistioclient "github.com/serverless-mesh/ssm/pkg/client/istio/injection/client/fake"
+	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/policy"
-	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/resources"
 	ssmtesting "github.com/serverless-mesh/ssm/pkg/reconciler/testing"
 )

@@ -53,8 +53,8 @@ import (
 	destinationruleinformer "github.com/serverless-mesh/ssm/pkg/client/istio/injection/informers/networking/v1beta1/destinationrule"
 	gatewayinformer "github.com/serverless-mesh/ssm/pkg/client/istio/injection/informers/networking/v1beta1/gateway"
 	virtualserviceinformer "github.com/serverless-mesh/ssm/pkg/client/istio/injection/informers/networking/v1beta1/virtualservice"
+	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/policy"
-	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/resources"
 	"github.com/serverless-mesh/ssm/pkg/xdsprobe"
 )

@@ -32,8 +32,8 @@ import (
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	ssmv1alpha1 "github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/policy"
-	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
 )
 
 // The fixtures: KIngress ns/hello routes hello.ns.svc.cluster.local

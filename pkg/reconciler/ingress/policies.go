@@ -19,22 +19,20 @@ package ingress
 import (
 	"context"
 	"fmt"
-	"time"
 
 	apierrs "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
 	"knative.dev/pkg/tracker"
 	"knative.dev/serving/pkg/apis/serving"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
 	ssmv1alpha1 "github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/policy"
-	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/resources"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/resources/names"
-	"github.com/serverless-mesh/ssm/pkg/reconciler/serverlesspolicy"
+	"github.com/serverless-mesh/ssm/pkg/resolver"
 )
 
 // invalidPolicyError is bad user input found while resolving a backend's
@@ -87,53 +85,38 @@ func (r *Reconciler) resolvePolicies(ctx context.Context, ing *v1alpha1.Ingress)
 	return out, nil
 }
 
-// resolveRevision resolves one revision's policy. governed is false when
-// neither ssm.dev/* annotations nor a ServerlessPolicy apply to it.
+// resolveRevision resolves one revision's policy with pkg/resolver.
+// governed is false when neither ssm.dev/* annotations nor a
+// ServerlessPolicy apply to it.
 //
 // Only what the user wrote (annotations, the ServerlessPolicy) comes back as
 // an *invalidPolicyError; a failing lister or tracker is an ordinary error,
 // retried, and never blamed on the user.
 func (r *Reconciler) resolveRevision(ing *v1alpha1.Ingress, cfg *config.Config, b resources.Backend, rev *servingv1.Revision) (policy.Policy, bool, error) {
-	// ParseAnnotations also rejects conflicting annotations.
-	annotations, ferr := policy.ParseAnnotations(rev.Annotations)
-	if ferr != nil {
-		return policy.Policy{}, false, &invalidPolicyError{backend: b, err: ferr}
-	}
-
 	selected, err := r.selectPolicy(ing, rev)
 	if err != nil {
 		return policy.Policy{}, false, err
 	}
-	if selected == nil && !policy.HasSSMAnnotations(rev.Annotations) {
-		return policy.Policy{}, false, nil
-	}
-
-	in := policy.Input{
-		Annotations: annotations,
-		Defaults:    cfg.SSM.Policy,
-		Previous:    r.previousLifecycle(ing, rev),
-	}
-	if selected != nil {
-		o := selected.Spec.Overrides()
-		in.Policy = &o
-	}
-	if rev.Spec.TimeoutSeconds != nil {
-		in.RevisionTimeout = time.Duration(*rev.Spec.TimeoutSeconds) * time.Second
+	in := resolver.Inputs{
+		Annotations:          rev.Annotations,
+		Policy:               selected,
+		Defaults:             cfg.SSM.Policy,
+		SidecarlessRevisions: cfg.SSM.SidecarlessRevisions,
+		RevisionTimeout:      resolver.RevisionTimeout(rev),
+		Previous:             r.previousLifecycle(ing, rev),
 	}
 	if obs, ok := r.observer.Observe(rev.Namespace, rev.Name); ok {
 		in.Observation = &obs
 	}
-	p, err := policy.Resolve(in)
+	res, err := resolver.Resolve(in)
 	if err != nil {
-		if selected != nil {
-			err = fmt.Errorf("with ServerlessPolicy %q: %w", selected.Name, err)
-		}
 		return policy.Policy{}, false, &invalidPolicyError{backend: b, err: err}
 	}
-	return p, true, nil
+	return res.Policy, res.Governed, nil
 }
 
-// selectPolicy finds the ServerlessPolicy that selects rev's Knative Service.
+// selectPolicy finds the ServerlessPolicy that selects rev's Knative
+// Service, tracking what may change the answer.
 func (r *Reconciler) selectPolicy(ing *v1alpha1.Ingress, rev *servingv1.Revision) (*ssmv1alpha1.ServerlessPolicy, error) {
 	// Any policy in the namespace may start or stop selecting the Service.
 	if err := r.tracker.TrackReference(tracker.Reference{
@@ -144,30 +127,17 @@ func (r *Reconciler) selectPolicy(ing *v1alpha1.Ingress, rev *servingv1.Revision
 	}, ing); err != nil {
 		return nil, fmt.Errorf("tracking ServerlessPolicies in %s: %w", rev.Namespace, err)
 	}
-	svcName := rev.Labels[serving.ServiceLabelKey]
-	if svcName == "" {
-		return nil, nil
+	if svcName := rev.Labels[serving.ServiceLabelKey]; svcName != "" {
+		if err := r.tracker.TrackReference(tracker.Reference{
+			APIVersion: servingv1.SchemeGroupVersion.String(),
+			Kind:       "Service",
+			Namespace:  rev.Namespace,
+			Name:       svcName,
+		}, ing); err != nil {
+			return nil, fmt.Errorf("tracking service %s/%s: %w", rev.Namespace, svcName, err)
+		}
 	}
-	if err := r.tracker.TrackReference(tracker.Reference{
-		APIVersion: servingv1.SchemeGroupVersion.String(),
-		Kind:       "Service",
-		Namespace:  rev.Namespace,
-		Name:       svcName,
-	}, ing); err != nil {
-		return nil, fmt.Errorf("tracking service %s/%s: %w", rev.Namespace, svcName, err)
-	}
-	svc, err := r.knServiceLister.Services(rev.Namespace).Get(svcName)
-	if apierrs.IsNotFound(err) {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("getting service %s/%s: %w", rev.Namespace, svcName, err)
-	}
-	policies, err := r.policyLister.ServerlessPolicies(rev.Namespace).List(labels.Everything())
-	if err != nil {
-		return nil, fmt.Errorf("listing ServerlessPolicies in %s: %w", rev.Namespace, err)
-	}
-	selected, _ := serverlesspolicy.Select(policies, svc.Labels)
-	return selected, nil
+	return resolver.Lookup{Services: r.knServiceLister, Policies: r.policyLister}.PolicyFor(rev.Namespace, rev.Labels)
 }
 
 // previousLifecycle is the class last applied to rev for ing, read back

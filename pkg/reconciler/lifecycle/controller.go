@@ -34,7 +34,7 @@ import (
 	revisioninformer "knative.dev/serving/pkg/client/injection/informers/serving/v1/revision"
 	"knative.dev/serving/pkg/networking"
 
-	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
+	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/lifecycle/queuemetrics"
 )
 

@@ -25,6 +25,7 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
 	"github.com/serverless-mesh/ssm/pkg/pool/sizing"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/lifecycle/queuemetrics"
+	"github.com/serverless-mesh/ssm/pkg/resolver"
 )
 
 // ColdStartOutcome is how a cold start ended.
@@ -215,26 +216,13 @@ func (h *History) update(key revision.Key, obs observedRevision, now time.Time) 
 	}
 }
 
-// poolLocked is the ProxyPool the revision leases from, as pkg/policy
-// resolves it from the revision's annotations, config-ssm and the class the
-// History reports: "" when it leases from none. A ServerlessPolicy that names
-// a pool is not seen here (the History does not watch them), so such
-// revisions count for the pool their annotations and config-ssm give.
-func (h *History) poolLocked(r *revisionHistory, annotations map[string]string) string {
-	overrides, fe := policy.ParseAnnotations(annotations)
-	if fe != nil {
-		return ""
-	}
-	in := policy.Input{Annotations: overrides, Defaults: h.defaults, Previous: r.reportedClass}
-	if r.hasReported {
-		obs := r.reported
-		in.Observation = &obs
-	}
-	p, err := policy.Resolve(in)
-	if err != nil {
-		return ""
-	}
-	return p.ProxyPool
+// poolLocked is the ProxyPool the revision leases from: the one stamped on
+// it when it was admitted (resolver.StampedPods), which is also the one
+// ssm-pool grants from and the activator asks for; "" when it leases from
+// none. The revision's class does not move it: pods keep what they were born
+// with.
+func (h *History) poolLocked(_ *revisionHistory, annotations map[string]string) string {
+	return resolver.StampedPods(annotations).ProxyPool
 }
 
 func (h *History) startColdStartLocked(key revision.Key, r *revisionHistory, pool string, now time.Time) {

@@ -30,35 +30,58 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
 )
 
-func TestObservedClassPicksThePool(t *testing.T) {
+// TestPoolIsWhatThePodsWereBornFor: an "auto" revision observed
+// short-lived is counted against a pool only if its pods were born
+// sidecar-less for that pool, which is exactly when ssm-pool grants it a
+// lease; sizing never counts a cold start the pool would refuse.
+func TestPoolIsWhatThePodsWereBornFor(t *testing.T) {
 	t.Parallel()
-	clock := clocktesting.NewFakeClock(t0)
-	h := NewHistory(Options{Clock: clock, DwellWindows: -1})
-	key := revision.Key{Namespace: "default", Name: "fn-00001"}
-	auto := map[string]string{ssm.LifecycleAnnotationKey: "auto"}
-	scraper := newFakeScraper()
-	loop := &scrapeLoop{history: h, scraper: scraper}
-	pod := newFakePod()
+	for _, tc := range []struct {
+		name        string
+		annotations map[string]string
+		wantPool    string
+	}{
+		{"born with its sidecar (auto starts long-lived)", map[string]string{ssm.LifecycleAnnotationKey: "auto",
+			ssm.ResolvedPodsAnnotationKey: "sidecar"}, ""},
+		{"born sidecar-less for pool default", map[string]string{ssm.LifecycleAnnotationKey: "auto",
+			ssm.ResolvedPodsAnnotationKey: "sidecarless", ssm.ResolvedProxyPoolAnnotationKey: "default"}, "default"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := clocktesting.NewFakeClock(t0)
+			h := NewHistory(Options{Clock: clock, DwellWindows: -1})
+			key := revision.Key{Namespace: "default", Name: "fn-00001"}
+			scraper := newFakeScraper()
+			loop := &scrapeLoop{history: h, scraper: scraper}
+			pod := newFakePod()
+			ann := tc.annotations
 
-	// Unobserved, "auto" is long-lived and leases nothing.
-	h.update(key, observedRevision{Annotations: auto, DesiredScale: 0}, t0)
-	h.update(key, observedRevision{Annotations: auto, DesiredScale: 1}, t0.Add(time.Second))
-	h.update(key, observedRevision{Annotations: auto, DesiredScale: 1, ReadyIPs: []string{"10.0.0.1"}}, t0.Add(2*time.Second))
-	// Observed fast, it is short-lived and leases from config-ssm's
-	// short-lived pool.
-	clock.SetTime(t0.Add(time.Minute))
-	pod.serve(30, fast)
-	scraper.set("10.0.0.1", pod.cum)
-	loop.round(context.Background())
-	h.update(key, observedRevision{Annotations: auto, DesiredScale: 0}, t0.Add(2*time.Minute))
-	h.update(key, observedRevision{Annotations: auto, DesiredScale: 1}, t0.Add(3*time.Minute))
+			h.update(key, observedRevision{Annotations: ann, DesiredScale: 0}, t0)
+			h.update(key, observedRevision{Annotations: ann, DesiredScale: 1}, t0.Add(time.Second))
+			h.update(key, observedRevision{Annotations: ann, DesiredScale: 1, ReadyIPs: []string{"10.0.0.1"}}, t0.Add(2*time.Second))
+			// Observed fast: short-lived from now on.
+			clock.SetTime(t0.Add(time.Minute))
+			pod.serve(30, fast)
+			scraper.set("10.0.0.1", pod.cum)
+			loop.round(context.Background())
+			if st, _ := h.Stats(key, clock.Now()); st.Class != "short-lived" {
+				t.Fatalf("observed class = %q, want short-lived", st.Class)
+			}
+			h.update(key, observedRevision{Annotations: ann, DesiredScale: 0}, t0.Add(2*time.Minute))
+			h.update(key, observedRevision{Annotations: ann, DesiredScale: 1}, t0.Add(3*time.Minute))
 
-	want := []ColdStartRecord{
-		{Start: t0.Add(time.Second), Outcome: ColdStartReady, TimeToReady: time.Second},
-		{Start: t0.Add(3 * time.Minute), Pool: "default", Concurrent: 1, Outcome: ColdStartInFlight},
-	}
-	if diff := cmp.Diff(want, h.ColdStarts(key)); diff != "" {
-		t.Errorf("cold starts (-want +got):\n%s", diff)
+			var concurrent int32
+			if tc.wantPool != "" {
+				concurrent = 1
+			}
+			want := []ColdStartRecord{
+				{Start: t0.Add(time.Second), Pool: tc.wantPool, Concurrent: concurrent, Outcome: ColdStartReady, TimeToReady: time.Second},
+				{Start: t0.Add(3 * time.Minute), Pool: tc.wantPool, Concurrent: concurrent, Outcome: ColdStartInFlight},
+			}
+			if diff := cmp.Diff(want, h.ColdStarts(key)); diff != "" {
+				t.Errorf("cold starts (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

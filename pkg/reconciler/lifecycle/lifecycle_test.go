@@ -44,8 +44,8 @@ import (
 	"knative.dev/serving/pkg/networking"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
+	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
-	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
 )
 
 const testNamespace = "default"
@@ -103,10 +103,15 @@ func configSSM(data map[string]string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: system.Namespace(), Name: config.SSMConfigName}, Data: data}
 }
 
+// Revisions as SSM's revisions webhook admitted them, with the pool their
+// pods were born for stamped on them.
 var (
-	shortLived     = map[string]string{ssm.LifecycleAnnotationKey: "short-lived"}
-	shortLivedNone = map[string]string{ssm.LifecycleAnnotationKey: "short-lived", ssm.ProxyPoolAnnotationKey: "none"}
-	shortLivedGPU  = map[string]string{ssm.LifecycleAnnotationKey: "short-lived", ssm.ProxyPoolAnnotationKey: "gpu"}
+	shortLived = map[string]string{ssm.LifecycleAnnotationKey: "short-lived",
+		ssm.ResolvedPodsAnnotationKey: "sidecarless", ssm.ResolvedProxyPoolAnnotationKey: "default"}
+	shortLivedNone = map[string]string{ssm.LifecycleAnnotationKey: "short-lived", ssm.ProxyPoolAnnotationKey: "none",
+		ssm.ResolvedPodsAnnotationKey: "sidecarless"}
+	shortLivedGPU = map[string]string{ssm.LifecycleAnnotationKey: "short-lived", ssm.ProxyPoolAnnotationKey: "gpu",
+		ssm.ResolvedPodsAnnotationKey: "sidecarless", ssm.ResolvedProxyPoolAnnotationKey: "gpu"}
 )
 
 // step is what the informers hold for one revision at time t0+at, after
@@ -161,9 +166,10 @@ func TestReconcileRecordsColdStarts(t *testing.T) {
 		}},
 		wantDefaultPool: "idle: no cold starts predicted → 0",
 	}, {
-		name:      "config-ssm names the short-lived pool",
-		configSSM: map[string]string{"short-lived-proxy-pool": "warm"},
-		revisions: map[string]map[string]string{"a": shortLived},
+		name:      "the pool is the one stamped when the revision was admitted (config-ssm's short-lived pool then)",
+		configSSM: map[string]string{"short-lived-proxy-pool": "other"},
+		revisions: map[string]map[string]string{"a": {ssm.LifecycleAnnotationKey: "short-lived",
+			ssm.ResolvedPodsAnnotationKey: "sidecarless", ssm.ResolvedProxyPoolAnnotationKey: "warm"}},
 		steps: []step{
 			{at: 0, rev: "a", desired: scale(0)},
 			{at: time.Second, rev: "a", desired: scale(1)},

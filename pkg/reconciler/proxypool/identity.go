@@ -27,7 +27,7 @@ import (
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
-	"github.com/serverless-mesh/ssm/pkg/pool/identity"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/proxypool/resources/names"
 )
 

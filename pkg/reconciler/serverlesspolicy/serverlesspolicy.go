@@ -31,8 +31,9 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
 	policyreconciler "github.com/serverless-mesh/ssm/pkg/client/injection/reconciler/ssm/v1alpha1/serverlesspolicy"
 	ssmlisters "github.com/serverless-mesh/ssm/pkg/client/listers/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/policy"
-	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
+	"github.com/serverless-mesh/ssm/pkg/resolver"
 )
 
 // Reasons on the PolicyApplied condition.
@@ -55,8 +56,7 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, sp *v1alpha1.ServerlessP
 	sp.Status.InitializeConditions()
 	cfg := config.FromContext(ctx)
 
-	overrides := sp.Spec.Overrides()
-	resolved, err := policy.Resolve(policy.Input{Policy: &overrides, Defaults: cfg.SSM.Policy})
+	resolved, err := resolver.PolicyAlone(sp, cfg.SSM.Policy)
 	if err != nil {
 		// Nothing of this policy is in force: report no values and no
 		// revisions rather than the last ones that were.
@@ -119,7 +119,7 @@ func (r *Reconciler) governed(sp *v1alpha1.ServerlessPolicy) ([]string, string, 
 	var revisions []string
 	conflict := ""
 	for _, svc := range services {
-		winner, losers := Select(policies, svc.Labels)
+		winner, losers := resolver.Select(policies, svc.Labels)
 		if winner == nil {
 			continue
 		}

@@ -43,8 +43,8 @@ import (
 	fakessmclient "github.com/serverless-mesh/ssm/pkg/client/injection/client/fake"
 	policyreconciler "github.com/serverless-mesh/ssm/pkg/client/injection/reconciler/ssm/v1alpha1/serverlesspolicy"
 	ssmlisters "github.com/serverless-mesh/ssm/pkg/client/listers/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/policy"
-	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
 )
 
 const ns = "fns"

@@ -28,7 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
 
-	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/config"
+	"github.com/serverless-mesh/ssm/pkg/config"
 )
 
 func ingressGatewayService() GatewayService {

@@ -14,10 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package identity authenticates ssm-pool's peers: SSM's own small CA, the
-// SPIFFE IDs (spiffe://<trust-domain>/ns/<namespace>/sa/<serviceaccount>) it
-// puts in leaf certificates, the Secrets the controller keeps them in, and the
-// TLS configs and gRPC interceptors that verify and authorise each peer.
+// Package identity is SSM's mesh identity, shared by every component that
+// speaks mTLS (ssm-pool, pooled proxies, the activator hook, the queue-proxy
+// plugin): SSM's own small CA, the SPIFFE IDs
+// (spiffe://<trust-domain>/ns/<namespace>/sa/<serviceaccount>) it puts in
+// leaf certificates, the Secrets the controller keeps them in, and the TLS
+// configs and gRPC interceptors that verify and authorise each peer.
 //
 // The CA Secret ("ssm-ca", keys ca.crt and ca.key) is created once and never
 // replaced by SSM, because every leaf is signed by it: if it is corrupt, delete

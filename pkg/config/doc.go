@@ -14,8 +14,10 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package config parses the ConfigMaps the KIngress reconciler reads
-// (config-ssm, net-istio's config-istio and knative.dev/networking's
-// config-network) and keeps the latest good version of each in a Store, so
-// that every reconcile sees one consistent, combined Config.
+// Package config parses config-ssm, SSM's own ConfigMap, which every SSM
+// component reads (the controller, the webhook, ssm-pool, the activator hook),
+// together with the ConfigMaps only the KIngress reconciler needs (net-istio's
+// config-istio and knative.dev/networking's config-network), and keeps the
+// latest good version of each in a Store, so that every reconcile sees one
+// consistent, combined Config.
 package config

@@ -40,6 +40,16 @@ type ID struct {
 	ServiceAccount string
 }
 
+// ServiceAccountName is the ServiceAccount a pod runs as: Kubernetes
+// admits a pod with none named as the namespace's "default", and the
+// identity SSM issues, mounts and verifies must be that same one.
+func ServiceAccountName(name string) string {
+	if name == "" {
+		return "default"
+	}
+	return name
+}
+
 // NewID builds an ID without validating it; Validate or Issue check it.
 func NewID(trustDomain, namespace, serviceAccount string) ID {
 	return ID{TrustDomain: trustDomain, Namespace: namespace, ServiceAccount: serviceAccount}
