@@ -39,6 +39,7 @@ import (
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	"github.com/serverless-mesh/ssm/pkg/identity"
+	"github.com/serverless-mesh/ssm/pkg/pool/sizing"
 	"github.com/serverless-mesh/ssm/pkg/pool/stats"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/certificates"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/defaultpool"
@@ -86,8 +87,8 @@ func main() {
 // values name pools, not namespaces.
 type poolSizer struct{ history *lifecycle.History }
 
-func (s poolSizer) Recommend(pool types.NamespacedName, minSize, maxSize, headroomPercent int32, now time.Time) (int32, string) {
-	r := s.history.Recommend(pool.Name, now, minSize, maxSize, headroomPercent)
+func (s poolSizer) Recommend(pool types.NamespacedName, minSize, maxSize, headroomPercent int32, idleTimeout time.Duration, leased int32, now time.Time) (int32, string) {
+	r := s.history.Recommend(pool.Name, now, minSize, maxSize, headroomPercent, sizing.Held{IdleTimeout: idleTimeout, Leased: leased})
 	return r.Replicas, r.Reason
 }
 

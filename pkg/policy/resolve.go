@@ -175,7 +175,7 @@ func resolveTimeout(annotation, policy *time.Duration, revision time.Duration, o
 	case annotation != nil || policy != nil:
 		t, from = pick(annotation, policy, 0)
 	case observed:
-		t, from = deriveTimeout(obs.P99, class, d), SourceObserved
+		t, from = DerivedTimeout(obs.P99, class, d), SourceObserved
 	default:
 		return revision, SourceRevision, false
 	}
@@ -185,12 +185,12 @@ func resolveTimeout(annotation, policy *time.Duration, revision time.Duration, o
 	return t, from, false
 }
 
-// deriveTimeout is max(MinTimeout, TimeoutMultiplier × p99), rounded up to a
+// DerivedTimeout is max(MinTimeout, TimeoutMultiplier × p99), rounded up to a
 // whole second (to 100ms below one second). The observed p99 moves a little
 // with every scrape; a timeout that followed it exactly would rewrite the
 // VirtualService and re-push every gateway on each reconcile, for a change
 // no request could tell apart.
-func deriveTimeout(p99 time.Duration, class Lifecycle, d Defaults) time.Duration {
+func DerivedTimeout(p99 time.Duration, class Lifecycle, d Defaults) time.Duration {
 	scaled := float64(p99) * d.TimeoutMultiplier
 	// Far beyond any revision timeout, and far enough from MaxInt64 that
 	// neither the conversion nor the rounding below can overflow.

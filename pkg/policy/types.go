@@ -187,6 +187,10 @@ type Policy struct {
 	// Sources records where each of Lifecycle, Timeout, Retries, MTLSMode and
 	// ProxyPool came from, keyed by those names.
 	Sources map[string]Source
+	// ServerlessPolicy is "name/generation" of the ServerlessPolicy this
+	// policy was resolved with, empty without one: what the routes carry,
+	// so that the policy's status can tell when they carry its current spec.
+	ServerlessPolicy string
 }
 
 // Input is everything Resolve needs for one revision.

@@ -81,6 +81,9 @@ func Resolve(in Inputs) (Resolution, error) {
 			return Resolution{}, named(in.Policy, err)
 		}
 	}
+	if in.Policy != nil {
+		p.ServerlessPolicy = PolicyRef(in.Policy)
+	}
 	return Resolution{Governed: true, Policy: p, Pods: NewPods(born, in.SidecarlessRevisions)}, nil
 }
 
@@ -102,6 +105,12 @@ func policyInput(in Inputs) (policy.Input, error) {
 		pin.Policy = &o
 	}
 	return pin, nil
+}
+
+// PolicyRef is how routes name the ServerlessPolicy, and the spec
+// generation of it, they were resolved with.
+func PolicyRef(sp *v1alpha1.ServerlessPolicy) string {
+	return fmt.Sprintf("%s/%d", sp.Name, sp.Generation)
 }
 
 func named(sp *v1alpha1.ServerlessPolicy, err error) error {

@@ -54,6 +54,14 @@ const (
 	ResolvedPodsSidecarless = "sidecarless"
 	ResolvedPodsSidecar     = "sidecar"
 
+	// RouteRevisionAnnotationKey and RouteServerlessPolicyAnnotationKey are
+	// written by the KIngress reconciler on each DestinationRule: the
+	// revision it is for, and "name/generation" of the ServerlessPolicy its
+	// policy was resolved with. The ServerlessPolicy reconciler reads them to
+	// tell whether the routes carry its current spec.
+	RouteRevisionAnnotationKey         = GroupName + "/revision"
+	RouteServerlessPolicyAnnotationKey = GroupName + "/serverless-policy"
+
 	// QueueProxyPluginAnnotationKey switches the SSM queue-proxy plugin on, in
 	// the convention Knative's security-guard uses.
 	QueueProxyPluginAnnotationKey = "qpoption.knative.dev/ssm-activate"

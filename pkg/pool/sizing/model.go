@@ -141,6 +141,26 @@ type peak struct {
 	concurrent int32
 }
 
+// Held is what keeps proxies of a pool out of reach of new cold starts:
+// each lease holds its proxy until no request or renewal has come for the
+// pool's idle timeout, so a proxy leased once stays taken for at least that
+// long, whatever the concurrency of cold starts.
+type Held struct {
+	// IdleTimeout is the pool's spec.idleTimeout; 0 counts no held proxy
+	// beyond Leased.
+	IdleTimeout time.Duration
+	// Leased is how many of the pool's proxies ssm-pool reports leased now.
+	Leased int32
+}
+
+// maxRevisionsKept bounds the revisions whose last cold start the model
+// remembers for Held; past it, the oldest are forgotten first.
+const maxRevisionsKept = 100000
+
+// maxHoldKept is how long a revision's last cold start is remembered: far
+// beyond any idle timeout a pool would use.
+const maxHoldKept = 24 * time.Hour
+
 // Model predicts the concurrent cold starts of one pool. It is safe for
 // concurrent use and never reads the clock: every time comes from the caller.
 //
@@ -175,6 +195,9 @@ type Model struct {
 	// held is the prediction the pool is held at, and since when.
 	held    prediction
 	heldSet bool
+	// lastColdStart is each revision's latest cold start (namespace/name),
+	// for the proxies leases hold (Held).
+	lastColdStart map[string]time.Time
 }
 
 // prediction is a predicted number of concurrent cold starts and its cause.
@@ -186,7 +209,7 @@ type prediction struct {
 
 // New returns an empty model.
 func New(cfg Config) *Model {
-	return &Model{cfg: cfg.withDefaults()}
+	return &Model{cfg: cfg.withDefaults(), lastColdStart: map[string]time.Time{}}
 }
 
 // Record adds a cold start.
@@ -210,13 +233,58 @@ func (m *Model) Record(ev ColdStart) {
 	}
 	m.peaks = append(m.peaks, peak{at: at, concurrent: c})
 	m.prunePeaks(at)
+	m.rememberColdStart(ev.Namespace+"/"+ev.Revision, at)
 }
 
-// Recommend sizes the pool for the window starting at now: the prediction
-// plus headroomPercent (0–1000), rounded up, then clamped to
-// [minSize, maxSize]. A maxSize below minSize is raised to minSize: a warm
-// floor the user asked for wins over a ceiling that contradicts it.
+// rememberColdStart records key's latest cold start, forgetting those older
+// than maxHoldKept and, past maxRevisionsKept, the oldest.
+func (m *Model) rememberColdStart(key string, at time.Time) {
+	m.lastColdStart[key] = at
+	if len(m.lastColdStart) <= maxRevisionsKept {
+		return
+	}
+	oldestKey, oldest := "", at
+	for k, t := range m.lastColdStart {
+		if at.Sub(t) > maxHoldKept {
+			delete(m.lastColdStart, k)
+			continue
+		}
+		if t.Before(oldest) {
+			oldestKey, oldest = k, t
+		}
+	}
+	if len(m.lastColdStart) > maxRevisionsKept {
+		delete(m.lastColdStart, oldestKey)
+	}
+}
+
+// heldProxies is how many proxies leases hold at now: at least one per
+// revision that cold-started within the idle timeout (its lease cannot
+// have ended yet), and at least what ssm-pool reports leased.
+func (m *Model) heldProxies(now time.Time, h Held) (total, recent int32) {
+	if h.IdleTimeout > 0 {
+		cutoff := now.Add(-h.IdleTimeout)
+		for _, t := range m.lastColdStart {
+			if t.After(cutoff) && !t.After(now) {
+				recent++
+			}
+		}
+	}
+	return max(recent, h.Leased, 0), recent
+}
+
+// Recommend is RecommendHeld counting no proxy held by a lease.
 func (m *Model) Recommend(now time.Time, minSize, maxSize, headroomPercent int32) Recommendation {
+	return m.RecommendHeld(now, minSize, maxSize, headroomPercent, Held{})
+}
+
+// RecommendHeld sizes the pool for the window starting at now: the
+// proxies leases hold (Held), plus warm ones for the predicted concurrent
+// cold starts with headroomPercent (0–1000) on top, rounded up, then
+// clamped to [minSize, maxSize]. A maxSize below minSize is raised to
+// minSize: a warm floor the user asked for wins over a ceiling that
+// contradicts it.
+func (m *Model) RecommendHeld(now time.Time, minSize, maxSize, headroomPercent int32, h Held) Recommendation {
 	m.mu.Lock()
 	if m.started {
 		m.advance(m.slotOf(now))
@@ -228,8 +296,9 @@ func (m *Model) Recommend(now time.Time, minSize, maxSize, headroomPercent int32
 	}
 	held := m.held
 	cfg := m.cfg
+	leases, recent := m.heldProxies(now, h)
 	m.mu.Unlock()
-	return decide(cfg, now, held, minSize, maxSize, headroomPercent)
+	return decide(cfg, now, held, leaseHold{proxies: leases, recent: recent, held: h}, minSize, maxSize, headroomPercent)
 }
 
 // predict is the unheld prediction at now, with its cause.

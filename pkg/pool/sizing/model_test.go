@@ -273,13 +273,13 @@ func TestPools(t *testing.T) {
 		{"unknown", Recommendation{Replicas: 1, Reason: "idle: no cold starts predicted → 0, raised to minSize 1"}},
 	}
 	for _, tc := range tests {
-		if diff := cmp.Diff(tc.want, p.Recommend(tc.pool, now, 1, 10, 25)); diff != "" {
+		if diff := cmp.Diff(tc.want, p.Recommend(tc.pool, now, 1, 10, 25, Held{})); diff != "" {
 			t.Errorf("Recommend(%q) (-want +got):\n%s", tc.pool, diff)
 		}
 	}
 	p.Forget("a")
 	want := Recommendation{Replicas: 1, Reason: "idle: no cold starts predicted → 0, raised to minSize 1"}
-	if diff := cmp.Diff(want, p.Recommend("a", now, 1, 10, 25)); diff != "" {
+	if diff := cmp.Diff(want, p.Recommend("a", now, 1, 10, 25, Held{})); diff != "" {
 		t.Errorf("Recommend after Forget (-want +got):\n%s", diff)
 	}
 }
@@ -339,7 +339,7 @@ func TestConcurrentUse(t *testing.T) {
 				now := at(0, 12, 0).Add(time.Duration(i) * time.Second)
 				pool := pools[(w+i)%len(pools)]
 				p.Record(ColdStart{Time: now, Pool: pool, Concurrent: int32(1 + i%6)})
-				if r := p.Recommend(pool, now, 1, 5, 25); r.Replicas < 1 || r.Replicas > 5 {
+				if r := p.Recommend(pool, now, 1, 5, 25, Held{}); r.Replicas < 1 || r.Replicas > 5 {
 					t.Errorf("%s at %s: %d replicas outside [1, 5]", pool, now, r.Replicas)
 				}
 			}
@@ -349,7 +349,7 @@ func TestConcurrentUse(t *testing.T) {
 	// Every pool saw 6 concurrent cold starts in its last five minutes.
 	want := Recommendation{Replicas: 5, Reason: "burst: 6 concurrent cold starts in the last 5m + 25% headroom → 8, clamped to maxSize 5"}
 	for _, pool := range pools {
-		if diff := cmp.Diff(want, p.Recommend(pool, at(0, 12, 4), 1, 5, 25)); diff != "" {
+		if diff := cmp.Diff(want, p.Recommend(pool, at(0, 12, 4), 1, 5, 25, Held{})); diff != "" {
 			t.Errorf("Recommend(%q) (-want +got):\n%s", pool, diff)
 		}
 	}

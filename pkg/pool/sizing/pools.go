@@ -24,7 +24,7 @@ import (
 // Recommender sizes a pool by name. The ProxyPool reconciler depends on
 // this, not on where the history comes from.
 type Recommender interface {
-	Recommend(pool string, now time.Time, minSize, maxSize, headroomPercent int32) Recommendation
+	Recommend(pool string, now time.Time, minSize, maxSize, headroomPercent int32, h Held) Recommendation
 }
 
 var _ Recommender = (*Pools)(nil)
@@ -46,9 +46,10 @@ func (p *Pools) Record(ev ColdStart) {
 	p.modelFor(ev.Pool).Record(ev)
 }
 
-// Recommend sizes pool as Model.Recommend does. A pool without any recorded
-// cold start is idle and gets minSize.
-func (p *Pools) Recommend(pool string, now time.Time, minSize, maxSize, headroomPercent int32) Recommendation {
+// Recommend sizes pool as Model.RecommendHeld does. A pool without any
+// recorded cold start is idle and gets minSize, plus what ssm-pool reports
+// leased.
+func (p *Pools) Recommend(pool string, now time.Time, minSize, maxSize, headroomPercent int32, h Held) Recommendation {
 	p.mu.RLock()
 	m := p.models[pool]
 	p.mu.RUnlock()
@@ -56,7 +57,7 @@ func (p *Pools) Recommend(pool string, now time.Time, minSize, maxSize, headroom
 		// Not stored: asking about a pool must not grow the map.
 		m = New(p.cfg)
 	}
-	return m.Recommend(now, minSize, maxSize, headroomPercent)
+	return m.RecommendHeld(now, minSize, maxSize, headroomPercent, h)
 }
 
 // Forget drops the history of pool.

@@ -45,18 +45,31 @@ func Fixed(minSize int32) Recommendation {
 	return Recommendation{Replicas: n, Reason: fmt.Sprintf("sizing policy Fixed → minSize %d", n)}
 }
 
-// decide turns the held prediction into a clamped size and its reason.
-func decide(cfg Config, now time.Time, held prediction, minSize, maxSize, headroomPercent int32) Recommendation {
+// leaseHold is the proxies leases hold and how they were counted.
+type leaseHold struct {
+	proxies, recent int32
+	held            Held
+}
+
+// decide turns the held prediction and the proxies leases hold into a
+// clamped size and its reason.
+func decide(cfg Config, now time.Time, held prediction, leases leaseHold, minSize, maxSize, headroomPercent int32) Recommendation {
 	headroom := min(max(headroomPercent, 0), maxHeadroomPercent)
-	want := roundUp(held.value * (1 + float64(headroom)/100))
+	spare := roundUp(held.value * (1 + float64(headroom)/100))
 
 	cause := held.cause
 	if age := now.Sub(held.since); age > 0 {
 		cause += fmt.Sprintf(" (%s ago, held for the %s cool-down)", formatDuration(age), formatDuration(cfg.CoolDown))
 	}
-	reason := fmt.Sprintf("%s + %d%% headroom → %d", cause, headroom, want)
-	if want == 0 {
+	reason := fmt.Sprintf("%s + %d%% headroom → %d", cause, headroom, spare)
+	if spare == 0 {
 		reason = "idle: no cold starts predicted → 0"
+	}
+	want := spare
+	if leases.proxies > 0 {
+		want = addClamped(spare, leases.proxies)
+		reason += fmt.Sprintf("; + %d held by leases (%d revisions cold-started within the %s idle timeout, %d leased now) → %d",
+			leases.proxies, leases.recent, formatDuration(leases.held.IdleTimeout), leases.held.Leased, want)
 	}
 
 	lo := max(minSize, 0)
@@ -71,6 +84,14 @@ func decide(cfg Config, now time.Time, held prediction, minSize, maxSize, headro
 		reason += fmt.Sprintf(", raised to minSize %d", lo)
 	}
 	return Recommendation{Replicas: got, Reason: reason}
+}
+
+// addClamped adds two non-negative counts without overflowing.
+func addClamped(a, b int32) int32 {
+	if a > math.MaxInt32-b {
+		return math.MaxInt32
+	}
+	return a + b
 }
 
 // roundUp rounds x up to a whole number of proxies, forgiving roundingSlack.

@@ -175,7 +175,7 @@ func shortLivedDR() *v1beta1.DestinationRule {
 			},
 		},
 	}
-	dr.Annotations = map[string]string{"ssm.dev/lifecycle-class": "short-lived"}
+	dr.Annotations = map[string]string{"ssm.dev/lifecycle-class": "short-lived", "ssm.dev/revision": "hello-00001"}
 	return dr
 }
 
@@ -234,6 +234,12 @@ func longLivedDR() *v1beta1.DestinationRule {
 			},
 		},
 	}
-	dr.Annotations = map[string]string{"ssm.dev/lifecycle-class": "long-lived"}
+	dr.Annotations = map[string]string{"ssm.dev/lifecycle-class": "long-lived", "ssm.dev/revision": "hello-00001"}
+	return dr
+}
+
+// withPolicyRef is dr resolved with ServerlessPolicy ref ("name/generation").
+func withPolicyRef(dr *v1beta1.DestinationRule, ref string) *v1beta1.DestinationRule {
+	dr.Annotations["ssm.dev/serverless-policy"] = ref
 	return dr
 }

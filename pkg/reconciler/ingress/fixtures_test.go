@@ -225,7 +225,7 @@ func knService() *servingv1.Service {
 // serverlessPolicy selects team=a Services and sets the route timeout.
 func serverlessPolicy(name string, created time.Time, timeout time.Duration) *ssmv1alpha1.ServerlessPolicy {
 	return &ssmv1alpha1.ServerlessPolicy{
-		ObjectMeta: metav1.ObjectMeta{Namespace: testNS, Name: name, CreationTimestamp: metav1.NewTime(created)},
+		ObjectMeta: metav1.ObjectMeta{Namespace: testNS, Name: name, CreationTimestamp: metav1.NewTime(created), Generation: 2},
 		Spec: ssmv1alpha1.ServerlessPolicySpec{
 			Selector: metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}},
 			Timeout:  &metav1.Duration{Duration: timeout},

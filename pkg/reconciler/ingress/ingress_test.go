@@ -179,7 +179,7 @@ func TestReconcile(t *testing.T) {
 		Objects: objects(newIngress(withFinalizer, withStatus(readyStatus())), revision(shortLivedAnnotations),
 			knService(), serverlessPolicy("slow", jan, 5*time.Second)),
 		WantCreates: []runtime.Object{
-			shortLivedDR(),
+			withPolicyRef(shortLivedDR(), "slow/2"),
 			ingressVS(hashBase, []string{externalGatewayQN, localGatewayQN}, externalGatewayQN, shortLived2s),
 			meshVS(hashBase, shortLived2s),
 		},
@@ -189,7 +189,7 @@ func TestReconcile(t *testing.T) {
 		Objects: objects(newIngress(withFinalizer, withStatus(readyStatus())), revision(nil),
 			knService(), serverlessPolicy("slow", jan, 5*time.Second)),
 		WantCreates: []runtime.Object{
-			longLivedDR(),
+			withPolicyRef(longLivedDR(), "slow/2"),
 			ingressVS(hashBase, []string{externalGatewayQN, localGatewayQN}, externalGatewayQN, longLived(5*time.Second)),
 			meshVS(hashBase, longLived(5*time.Second)),
 		},
@@ -209,7 +209,7 @@ func TestReconcile(t *testing.T) {
 		Objects: objects(newIngress(withFinalizer, withStatus(readyStatus())), revision(nil), knService(),
 			serverlessPolicy("aa-newer", feb, 5*time.Second), serverlessPolicy("zz-older", jan, 7*time.Second)),
 		WantCreates: []runtime.Object{
-			longLivedDR(),
+			withPolicyRef(longLivedDR(), "zz-older/2"),
 			ingressVS(hashBase, []string{externalGatewayQN, localGatewayQN}, externalGatewayQN, longLived(7*time.Second)),
 			meshVS(hashBase, longLived(7*time.Second)),
 		},

@@ -128,7 +128,9 @@ func (h *History) SetDefaults(d policy.Defaults) {
 	h.defaults = d
 }
 
-// SetClassChangeCallback registers fn, called (outside any lock) with a
+// SetClassChangeCallback registers fn, called (outside any lock) when a
+// revision's observed class changes or its derived timeout moves (see
+// evaluateLocked), with a
 // revision whose observation changed lifecycle class or appeared for the
 // first time, so its KIngress can be reconciled again.
 func (h *History) SetClassChangeCallback(fn func(namespace, name string)) {
@@ -139,8 +141,8 @@ func (h *History) SetClassChangeCallback(fn func(namespace, name string)) {
 
 // Recommend sizes ProxyPool pool from the cold starts of the revisions
 // that lease from it; see sizing.Model.Recommend.
-func (h *History) Recommend(pool string, now time.Time, minSize, maxSize, headroomPercent int32) sizing.Recommendation {
-	return h.pools.Recommend(pool, now, minSize, maxSize, headroomPercent)
+func (h *History) Recommend(pool string, now time.Time, minSize, maxSize, headroomPercent int32, held sizing.Held) sizing.Recommendation {
+	return h.pools.Recommend(pool, now, minSize, maxSize, headroomPercent, held)
 }
 
 // ColdStarts returns the revision's recorded cold starts, oldest first,

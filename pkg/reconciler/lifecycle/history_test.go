@@ -28,6 +28,7 @@ import (
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
+	"github.com/serverless-mesh/ssm/pkg/pool/sizing"
 )
 
 // TestPoolIsWhatThePodsWereBornFor: an "auto" revision observed
@@ -165,7 +166,7 @@ func TestHistoryConcurrentUse(t *testing.T) {
 				scraper.set(ip, pod.cum)
 				loop.round(context.Background())
 				h.Observe(key.Namespace, key.Name)
-				h.Recommend("default", now, 0, 10, 25)
+				h.Recommend("default", now, 0, 10, 25, sizing.Held{})
 			}
 		}()
 	}

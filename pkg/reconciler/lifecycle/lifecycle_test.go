@@ -46,6 +46,7 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/pool/revision"
+	"github.com/serverless-mesh/ssm/pkg/pool/sizing"
 )
 
 const testNamespace = "default"
@@ -333,7 +334,7 @@ func TestReconcileRecordsColdStarts(t *testing.T) {
 				t.Errorf("cold starts (-want +got):\n%s", diff)
 			}
 			if tc.wantDefaultPool != "" {
-				if got := h.Recommend("default", clock.Now(), 0, 10, 25).Reason; got != tc.wantDefaultPool {
+				if got := h.Recommend("default", clock.Now(), 0, 10, 25, sizing.Held{}).Reason; got != tc.wantDefaultPool {
 					t.Errorf("Recommend(default) reason = %q, want %q", got, tc.wantDefaultPool)
 				}
 			}

@@ -40,6 +40,9 @@ type observer struct {
 	reportedClass policy.Lifecycle
 	pending       policy.Lifecycle
 	pendingSince  time.Time
+	// notifiedTimeout is the timeout policy.DerivedTimeout gave the
+	// reported observation when the callback was last called.
+	notifiedTimeout time.Duration
 }
 
 // Observe implements policy.Observer: the revision's reported observation,
@@ -208,7 +211,12 @@ func (h *History) windowObservationLocked(r *revisionHistory, now time.Time) (po
 // only after it has been the class at every evaluation for DwellWindows ×
 // ObservationWindow. While the class stays, the reported observation
 // follows the window, so derived timeouts track the revision. It returns
-// whether the class change callback is owed.
+// whether the callback is owed: the class changed, or the timeout derived
+// from the reported observation grew (a function that slows down must get
+// a longer route timeout before its requests reach the old one: at 4 × p99
+// the new one is derived when p99 passes a quarter of the old) or fell to
+// half or less. The derived timeout moves in whole seconds (100 ms below
+// one second), so a steady function causes no reconciles.
 func (h *History) evaluateLocked(r *revisionHistory, now time.Time) bool {
 	obs, ok := h.windowObservationLocked(r, now)
 	d := h.defaults
@@ -224,7 +232,12 @@ func (h *History) evaluateLocked(r *revisionHistory, now time.Time) bool {
 	if class == current {
 		first := !r.hasReported
 		r.reported, r.hasReported, r.reportedClass, r.pending = obs, true, class, ""
-		return first
+		t := policy.DerivedTimeout(obs.P99, class, d)
+		if first || t > r.notifiedTimeout || 2*t <= r.notifiedTimeout {
+			r.notifiedTimeout = t
+			return true
+		}
+		return false
 	}
 	if r.pending != class {
 		r.pending, r.pendingSince = class, now
@@ -233,6 +246,7 @@ func (h *History) evaluateLocked(r *revisionHistory, now time.Time) bool {
 		return false
 	}
 	r.reported, r.hasReported, r.reportedClass, r.pending = obs, true, class, ""
+	r.notifiedTimeout = policy.DerivedTimeout(obs.P99, class, d)
 	return true
 }
 

@@ -84,9 +84,13 @@ func TestObserverDwell(t *testing.T) {
 		rounds: rounds(0, 11, 30, fast),
 		want:   concat(lines(0, 9, "-"), []string{"10m short-lived!", "11m short-lived"}),
 	}, {
-		name:   "slow revision is long at once, the class auto starts in",
+		// Requests above the last bucket bound (10 s) are estimated from
+		// above (queuemetrics' overflow bound), and that bound grows with
+		// the window's count until the window is full: each round derives
+		// a longer timeout, and the KIngress is told.
+		name:   "slow revision is long at once, the class auto starts in; its timeout follows the growing estimate",
 		rounds: rounds(0, 2, 30, slow),
-		want:   []string{"0m long-lived!", "1m long-lived", "2m long-lived"},
+		want:   []string{"0m long-lived!", "1m long-lived!", "2m long-lived!"},
 	}, {
 		name:   "between the thresholds the previous class stays",
 		rounds: rounds(0, 2, 30, medium),
@@ -99,9 +103,22 @@ func TestObserverDwell(t *testing.T) {
 		want:   concat(lines(0, 9, "-"), []string{"10m short-lived!"}, lines(11, 25, "short-lived")),
 	}, {
 		// The slow round at 2 leaves the window at 8; short holds from 8 on.
+		// Until then the long-lived timeout follows the window: it grows
+		// while slow requests accumulate (1–5m) and is re-derived when it
+		// has fallen to half (7m).
 		name:   "long flips to short once short held for the dwell",
 		rounds: concat(rounds(0, 2, 30, slow), rounds(3, 19, 30, fast)),
-		want:   concat([]string{"0m long-lived!"}, lines(1, 17, "long-lived"), []string{"18m short-lived!", "19m short-lived"}),
+		want: concat([]string{"0m long-lived!", "1m long-lived!", "2m long-lived!", "3m long-lived!", "4m long-lived!",
+			"5m long-lived!", "6m long-lived", "7m long-lived!"}, lines(8, 17, "long-lived"),
+			[]string{"18m short-lived!", "19m short-lived"}),
+	}, {
+		// 100 ms → 800 ms: still short-lived (below 1 s), but 4 × p99 has
+		// passed the 1 s timeout derived before, so the route must get the
+		// longer one as soon as the window shows it, not after a dwell.
+		name:   "a short-lived function that slows down gets a longer timeout at once",
+		rounds: concat(rounds(0, 0, 30, 0.1), rounds(1, 3, 30, 0.8)),
+		dwell:  -1,
+		want:   []string{"0m short-lived!", "1m short-lived!", "2m short-lived", "3m short-lived"},
 	}, {
 		// 5 requests a window: the window reaches back until it holds 20.
 		name:   "sporadic revision accumulates evidence across windows",

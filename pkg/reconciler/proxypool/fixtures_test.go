@@ -97,6 +97,10 @@ func withSizes(minSize, maxSize int32) poolOption {
 	}
 }
 
+func withIdleTimeout(d time.Duration) poolOption {
+	return func(p *v1alpha1.ProxyPool) { p.Spec.IdleTimeout = &metav1.Duration{Duration: d} }
+}
+
 func withResources(r corev1.ResourceRequirements) poolOption {
 	return func(p *v1alpha1.ProxyPool) { p.Spec.Resources = r }
 }

@@ -53,6 +53,8 @@ import (
 type sizerCall struct {
 	Pool                       types.NamespacedName
 	MinSize, MaxSize, Headroom int32
+	IdleTimeout                time.Duration
+	Leased                     int32
 	Now                        time.Time
 }
 
@@ -65,10 +67,11 @@ type fakeSizer struct {
 	calls []sizerCall
 }
 
-func (f *fakeSizer) Recommend(pool types.NamespacedName, minSize, maxSize, headroom int32, now time.Time) (int32, string) {
+func (f *fakeSizer) Recommend(pool types.NamespacedName, minSize, maxSize, headroom int32, idleTimeout time.Duration, leased int32, now time.Time) (int32, string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, sizerCall{Pool: pool, MinSize: minSize, MaxSize: maxSize, Headroom: headroom, Now: now})
+	f.calls = append(f.calls, sizerCall{Pool: pool, MinSize: minSize, MaxSize: maxSize, Headroom: headroom,
+		IdleTimeout: idleTimeout, Leased: leased, Now: now})
 	return f.replicas, f.reason
 }
 

@@ -236,7 +236,26 @@ func TestReconcile(t *testing.T) {
 			"sizing policy History: 3 concurrent cold starts predicted for 09:00-10:00, +25% headroom (was 2)",
 			conditions(isTrue, isTrue, isTrue))))),
 		PostConditions: []func(*testing.T, *rtesting.TableRow){
-			sizerAsked(sizerCall{Pool: types.NamespacedName{Namespace: ns, Name: poolName}, MinSize: 1, MaxSize: 10, Headroom: 25, Now: fixedNow}),
+			sizerAsked(sizerCall{Pool: types.NamespacedName{Namespace: ns, Name: poolName}, MinSize: 1, MaxSize: 10, Headroom: 25,
+				IdleTimeout: 5 * time.Minute, Now: fixedNow}),
+			requeuedAfter(tenSeconds),
+		},
+	}, {
+		Name: "History: the model is told the pool's idle timeout and the proxies ssm-pool last reported leased",
+		Key:  poolKey,
+		Ctx:  withDeps(&deps{sizer: &fakeSizer{replicas: 4, reason: historyReason}, stats: fakeStats{warm: 2, leased: 3}}),
+		Objects: append([]runtime.Object{
+			proxyPool(withPolicy(v1alpha1.SizingHistory), withSizes(1, 10), withIdleTimeout(2*time.Minute),
+				withStatus(poolStatus(2, 2, 2, 3, "sizing policy Fixed: minSize 2 (was 0)", conditions(isTrue, isTrue, isTrue)))),
+		}, inPlace(t)...),
+		WantUpdates: updated(deployment(4, availableTwo)),
+		WantStatusUpdates: updated(proxyPool(withPolicy(v1alpha1.SizingHistory), withSizes(1, 10), withIdleTimeout(2*time.Minute),
+			withStatus(poolStatus(4, 2, 2, 3,
+				"sizing policy History: 3 concurrent cold starts predicted for 09:00-10:00, +25% headroom (was 2)",
+				conditions(isTrue, isTrue, isTrue))))),
+		PostConditions: []func(*testing.T, *rtesting.TableRow){
+			sizerAsked(sizerCall{Pool: types.NamespacedName{Namespace: ns, Name: poolName}, MinSize: 1, MaxSize: 10, Headroom: 25,
+				IdleTimeout: 2 * time.Minute, Leased: 3, Now: fixedNow}),
 			requeuedAfter(tenSeconds),
 		},
 	}, {

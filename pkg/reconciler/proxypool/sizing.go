@@ -27,10 +27,12 @@ import (
 )
 
 // Sizer is the sizing model: it predicts how many proxies pool needs at now,
-// within [minSize, maxSize], with headroomPercent on top of the prediction.
+// within [minSize, maxSize]: those its leases hold (leased now, and one per
+// revision that cold-started within idleTimeout) plus warm ones for the
+// predicted cold starts, with headroomPercent on top of the prediction.
 // reason says in a few words why, for the pool's status.
 type Sizer interface {
-	Recommend(pool types.NamespacedName, minSize, maxSize, headroomPercent int32, now time.Time) (replicas int32, reason string)
+	Recommend(pool types.NamespacedName, minSize, maxSize, headroomPercent int32, idleTimeout time.Duration, leased int32, now time.Time) (replicas int32, reason string)
 }
 
 // StatsReader reads a pool's counts from ssm-pool: proxies that ACKed their
@@ -56,7 +58,14 @@ func (r *Reconciler) decideReplicas(pool *v1alpha1.ProxyPool) (int32, string) {
 			return minSize, fmt.Sprintf("sizing policy History: no sizing model is running, keeping minSize %d", minSize)
 		}
 		key := types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}
-		want, why := r.sizer.Recommend(key, minSize, maxSize, *pool.Spec.Sizing.HeadroomPercent, r.now())
+		// Leased as ssm-pool last reported it (refreshed every
+		// StatsRefreshPeriod): what is leased now is known only after this
+		// reconcile's read, and a lease holds its proxy for minutes.
+		idle := v1alpha1.DefaultProxyPoolIdleTimeout
+		if pool.Spec.IdleTimeout != nil {
+			idle = pool.Spec.IdleTimeout.Duration
+		}
+		want, why := r.sizer.Recommend(key, minSize, maxSize, *pool.Spec.Sizing.HeadroomPercent, idle, pool.Status.LeasedProxies, r.now())
 		reason := "sizing policy History: " + why
 		// The model is asked to stay in bounds; the bounds are enforced here
 		// regardless, since they are the user's and the model is not.

@@ -22,15 +22,19 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/kmeta"
 	"knative.dev/pkg/logging"
+	pkgreconciler "knative.dev/pkg/reconciler"
 	revisioninformer "knative.dev/serving/pkg/client/injection/informers/serving/v1/revision"
 	knserviceinformer "knative.dev/serving/pkg/client/injection/informers/serving/v1/service"
 
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	policyinformer "github.com/serverless-mesh/ssm/pkg/client/injection/informers/ssm/v1alpha1/serverlesspolicy"
 	policyreconciler "github.com/serverless-mesh/ssm/pkg/client/injection/reconciler/ssm/v1alpha1/serverlesspolicy"
+	destinationruleinformer "github.com/serverless-mesh/ssm/pkg/client/istio/injection/informers/networking/v1beta1/destinationrule"
 	"github.com/serverless-mesh/ssm/pkg/config"
 )
 
@@ -40,12 +44,14 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	policyInformer := policyinformer.Get(ctx)
 	serviceInformer := knserviceinformer.Get(ctx)
 	revisionInformer := revisioninformer.Get(ctx)
+	drInformer := destinationruleinformer.Get(ctx)
 
 	r := &Reconciler{
-		policyLister:   policyInformer.Lister(),
-		serviceLister:  serviceInformer.Lister(),
-		revisionLister: revisionInformer.Lister(),
-		now:            metav1.Now,
+		policyLister:     policyInformer.Lister(),
+		serviceLister:    serviceInformer.Lister(),
+		revisionLister:   revisionInformer.Lister(),
+		destinationRules: drInformer.Lister(),
+		now:              metav1.Now,
 	}
 	impl := policyreconciler.NewImpl(ctx, r, func(impl *controller.Impl) controller.Options {
 		store := config.NewStore(logger.Named("config-store"), configmap.TypeFilter(&config.SSM{})(func(string, interface{}) {
@@ -73,5 +79,11 @@ func NewController(ctx context.Context, cmw configmap.Watcher) *controller.Impl 
 	policyInformer.Informer().AddEventHandler(controller.HandleAll(enqueueNamespace))
 	serviceInformer.Informer().AddEventHandler(controller.HandleAll(enqueueNamespace))
 	revisionInformer.Informer().AddEventHandler(controller.HandleAll(enqueueNamespace))
+	// PolicyApplied follows the routes: SSM's DestinationRules say which
+	// policy generation each routed revision was resolved with.
+	drInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: pkgreconciler.LabelFilterFunc(ssm.ManagedByLabelKey, ssm.ManagedByLabelValue, false),
+		Handler:    controller.HandleAll(enqueueNamespace),
+	})
 	return impl
 }

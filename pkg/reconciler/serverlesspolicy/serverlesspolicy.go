@@ -19,26 +19,35 @@ package serverlesspolicy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	pkgreconciler "knative.dev/pkg/reconciler"
 	"knative.dev/serving/pkg/apis/serving"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	servinglisters "knative.dev/serving/pkg/client/listers/serving/v1"
 
+	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
 	policyreconciler "github.com/serverless-mesh/ssm/pkg/client/injection/reconciler/ssm/v1alpha1/serverlesspolicy"
 	ssmlisters "github.com/serverless-mesh/ssm/pkg/client/listers/ssm/v1alpha1"
 	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/policy"
 	"github.com/serverless-mesh/ssm/pkg/resolver"
+	istiolisters "istio.io/client-go/pkg/listers/networking/v1beta1"
 )
 
 // Reasons on the PolicyApplied condition.
 const (
 	ReasonInvalidPolicy = "InvalidPolicy"
+	// ReasonRoutesPending: a revision the policy governs and a Route sends
+	// traffic to has no SSM route yet, or one resolved with an older
+	// generation of the policy.
+	ReasonRoutesPending = "RoutesPending"
 )
 
 // Reconciler reconciles ServerlessPolicy status.
@@ -46,7 +55,10 @@ type Reconciler struct {
 	policyLister   ssmlisters.ServerlessPolicyLister
 	serviceLister  servinglisters.ServiceLister
 	revisionLister servinglisters.RevisionLister
-	now            func() metav1.Time
+	// destinationRules are SSM's, one per routed revision, annotated with
+	// the ServerlessPolicy generation they were resolved with.
+	destinationRules istiolisters.DestinationRuleLister
+	now              func() metav1.Time
 }
 
 var _ policyreconciler.Interface = (*Reconciler)(nil)
@@ -76,8 +88,67 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, sp *v1alpha1.ServerlessP
 		sp.Status.MarkConflict(conflict)
 		return nil
 	}
+	pending, err := r.routesPending(sp)
+	if err != nil {
+		return err
+	}
+	if pending != "" {
+		sp.Status.MarkPolicyPending(ReasonRoutesPending, "%s", pending)
+		return nil
+	}
 	sp.Status.MarkPolicyApplied()
 	return nil
+}
+
+// maxPendingNamed bounds how many revisions a pending message names.
+const maxPendingNamed = 3
+
+// routesPending says which of the revisions sp governs that a Route sends
+// traffic to (routingState active) do not yet have routes resolved with
+// sp's current generation; "" when every one does. A revision no Route
+// sends traffic to has no routes to carry the policy.
+func (r *Reconciler) routesPending(sp *v1alpha1.ServerlessPolicy) (string, error) {
+	drs, err := r.destinationRules.DestinationRules(sp.Namespace).List(labels.SelectorFromSet(labels.Set{
+		ssm.ManagedByLabelKey: ssm.ManagedByLabelValue,
+	}))
+	if err != nil {
+		return "", fmt.Errorf("listing DestinationRules in %s: %w", sp.Namespace, err)
+	}
+	carried := map[string][]string{}
+	for _, dr := range drs {
+		rev := dr.Annotations[ssm.RouteRevisionAnnotationKey]
+		carried[rev] = append(carried[rev], dr.Annotations[ssm.RouteServerlessPolicyAnnotationKey])
+	}
+	want := resolver.PolicyRef(sp)
+	var problems []string
+	for _, name := range sp.Status.Revisions {
+		rev, err := r.revisionLister.Revisions(sp.Namespace).Get(name)
+		if err != nil || rev.Labels[serving.RoutingStateLabelKey] != string(servingv1.RoutingStateActive) {
+			continue
+		}
+		refs := carried[name]
+		switch {
+		case len(refs) == 0:
+			problems = append(problems, fmt.Sprintf("revision %s has no SSM route yet", name))
+		case slices.ContainsFunc(refs, func(ref string) bool { return ref != want }):
+			var stale string
+			for _, ref := range refs {
+				if ref != want {
+					stale = ref
+					break
+				}
+			}
+			problems = append(problems, fmt.Sprintf("the routes of revision %s carry %q, not %q yet", name, stale, want))
+		}
+	}
+	if len(problems) == 0 {
+		return "", nil
+	}
+	msg := strings.Join(problems[:min(len(problems), maxPendingNamed)], "; ")
+	if more := len(problems) - maxPendingNamed; more > 0 {
+		msg += fmt.Sprintf("; and %d more revisions", more)
+	}
+	return msg, nil
 }
 
 // setResolved reports resolved in status, moving LastUpdated only when the

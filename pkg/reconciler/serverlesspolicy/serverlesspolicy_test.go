@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	istiov1beta1 "istio.io/client-go/pkg/apis/networking/v1beta1"
+	istiolisters "istio.io/client-go/pkg/listers/networking/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -76,6 +78,38 @@ func revision(name, service string) *servingv1.Revision {
 	return &servingv1.Revision{ObjectMeta: metav1.ObjectMeta{
 		Name: name, Namespace: ns, Labels: map[string]string{serving.ServiceLabelKey: service},
 	}}
+}
+
+// routed is a revision a Route sends traffic to.
+func routed(name, service string) *servingv1.Revision {
+	r := revision(name, service)
+	r.Labels[serving.RoutingStateLabelKey] = "active"
+	return r
+}
+
+// destinationRule is SSM's rule for revision, resolved with policyRef ("" for
+// none), as the KIngress reconciler writes it.
+func destinationRule(name, revision, policyRef string) *istiov1beta1.DestinationRule {
+	dr := &istiov1beta1.DestinationRule{ObjectMeta: metav1.ObjectMeta{
+		Name: name, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/managed-by": "ssm"},
+		Annotations: map[string]string{"ssm.dev/revision": revision, "ssm.dev/lifecycle-class": "short-lived"},
+	}}
+	if policyRef != "" {
+		dr.Annotations["ssm.dev/serverless-policy"] = policyRef
+	}
+	return dr
+}
+
+const destinationRulesKey = "destinationRules"
+
+func withDestinationRules(drs ...*istiov1beta1.DestinationRule) map[string]interface{} {
+	return map[string]interface{}{destinationRulesKey: drs}
+}
+
+func pendingStatus(message string, revisions ...string) v1alpha1.ServerlessPolicyStatus {
+	s := appliedStatus(revisions...)
+	s.Conditions = conditions(corev1.ConditionUnknown, "RoutesPending", message)
+	return s
 }
 
 var thumbnails = v1alpha1.ServerlessPolicySpec{
@@ -153,6 +187,42 @@ func TestReconcile(t *testing.T) {
 			}),
 		}},
 	}, {
+		Name: "applied: every routed revision's routes carry the current generation",
+		Key:  ns + "/thumbnails",
+		Objects: []runtime.Object{
+			serverlessPolicy("thumbnails", older, thumbnails),
+			knService("resize", map[string]string{"team": "media"}),
+			routed("resize-00001", "resize"),
+			revision("resize-00002", "resize"), // no Route: nothing to carry
+		},
+		OtherTestData: withDestinationRules(
+			destinationRule("hello-resize-00001-1", "resize-00001", "thumbnails/1"),
+			destinationRule("other-resize-00001-2", "resize-00001", "thumbnails/1"),
+		),
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{{
+			Object: serverlessPolicy("thumbnails", older, thumbnails, appliedStatus("resize-00001", "resize-00002")),
+		}},
+	}, {
+		Name: "pending: a routed revision without SSM routes, one with a route of an older generation",
+		Key:  ns + "/thumbnails",
+		Objects: []runtime.Object{
+			serverlessPolicy("thumbnails", older, thumbnails),
+			knService("resize", map[string]string{"team": "media"}),
+			routed("resize-00001", "resize"),
+			routed("resize-00002", "resize"),
+		},
+		OtherTestData: withDestinationRules(
+			destinationRule("hello-resize-00001-1", "resize-00001", "thumbnails/1"),
+			destinationRule("other-resize-00001-2", "resize-00001", "thumbnails/0"),
+			// Another revision's rule says nothing about these.
+			destinationRule("hello-billing-00001-3", "billing-00001", "thumbnails/1"),
+		),
+		WantStatusUpdates: []clientgotesting.UpdateActionImpl{{
+			Object: serverlessPolicy("thumbnails", older, thumbnails, pendingStatus(
+				`the routes of revision resize-00001 carry "thumbnails/0", not "thumbnails/1" yet; revision resize-00002 has no SSM route yet`,
+				"resize-00001", "resize-00002")),
+		}},
+	}, {
 		Name: "the older of two policies stays applied",
 		Key:  ns + "/first",
 		Objects: []runtime.Object{
@@ -195,6 +265,7 @@ func factory(t *testing.T, row *rtesting.TableRow) (controller.Reconciler, rtest
 	policies := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	services := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	revisions := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	drs := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	var ssmObjects []runtime.Object
 	for _, o := range row.Objects {
 		switch o := o.(type) {
@@ -211,16 +282,27 @@ func factory(t *testing.T, row *rtesting.TableRow) (controller.Reconciler, rtest
 			if err := revisions.Add(o); err != nil {
 				t.Fatal(err)
 			}
+
+		}
+	}
+	// DestinationRules are Istio protos, which the table's check that
+	// Objects were not mutated cannot compare; they come in OtherTestData.
+	if v, ok := row.OtherTestData[destinationRulesKey]; ok {
+		for _, dr := range v.([]*istiov1beta1.DestinationRule) {
+			if err := drs.Add(dr); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	ctx, client := fakessmclient.With(ctx, ssmObjects...)
 	row.Ctx = ctx
 
 	r := &Reconciler{
-		policyLister:   ssmlisters.NewServerlessPolicyLister(policies),
-		serviceLister:  servinglisters.NewServiceLister(services),
-		revisionLister: servinglisters.NewRevisionLister(revisions),
-		now:            func() metav1.Time { return fixedAt },
+		policyLister:     ssmlisters.NewServerlessPolicyLister(policies),
+		serviceLister:    servinglisters.NewServiceLister(services),
+		revisionLister:   servinglisters.NewRevisionLister(revisions),
+		destinationRules: istiolisters.NewDestinationRuleLister(drs),
+		now:              func() metav1.Time { return fixedAt },
 	}
 	cfg := &config.Config{SSM: &config.SSM{Policy: policy.NewDefaults()}}
 	c := policyreconciler.NewReconciler(ctx, logging.FromContext(ctx), client, r.policyLister, recorder, r,

@@ -70,6 +70,12 @@ func (s *ServerlessPolicyStatus) MarkPolicyNotApplied(reason, messageFormat stri
 	serverlessPolicyCondSet.Manage(s).MarkFalse(ServerlessPolicyConditionPolicyApplied, reason, messageFormat, args...)
 }
 
+// MarkPolicyPending records that the policy is valid but not yet carried
+// by every route it applies to.
+func (s *ServerlessPolicyStatus) MarkPolicyPending(reason, messageFormat string, args ...interface{}) {
+	serverlessPolicyCondSet.Manage(s).MarkUnknown(ServerlessPolicyConditionPolicyApplied, reason, messageFormat, args...)
+}
+
 // MarkConflict records that otherPolicyName selects a Service this policy
 // also selects. Which policy wins is the reconciler's decision; this only
 // makes the overlap visible on both objects, so that a user sees why a

@@ -55,8 +55,12 @@ func MakeDestinationRules(ing *v1alpha1.Ingress, policies map[Backend]policy.Pol
 		dr := &v1beta1.DestinationRule{
 			ObjectMeta: objectMeta(ing, b.Namespace, names.DestinationRule(ing, b.Namespace, b.Name)),
 		}
+		dr.Annotations = map[string]string{RevisionAnnotationKey: b.Name}
 		if p.Lifecycle != "" {
-			dr.Annotations = map[string]string{LifecycleClassAnnotationKey: string(p.Lifecycle)}
+			dr.Annotations[LifecycleClassAnnotationKey] = string(p.Lifecycle)
+		}
+		if p.ServerlessPolicy != "" {
+			dr.Annotations[ServerlessPolicyAnnotationKey] = p.ServerlessPolicy
 		}
 		dr.Spec.Host = backendHost(b, leased)
 		dr.Spec.TrafficPolicy = &istiov1beta1.TrafficPolicy{

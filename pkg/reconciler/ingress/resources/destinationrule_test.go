@@ -82,7 +82,7 @@ func TestMakeDestinationRules(t *testing.T) {
 		want: []*v1beta1.DestinationRule{{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: "hello-hello-00001-941decb0", Namespace: "default", Labels: helloLabels(), OwnerReferences: ownerRefs(),
-				Annotations: map[string]string{"ssm.dev/lifecycle-class": "long-lived"},
+				Annotations: map[string]string{"ssm.dev/lifecycle-class": "long-lived", "ssm.dev/revision": "hello-00001"},
 			},
 			Spec: istiov1beta1.DestinationRule{
 				Host: "hello-00001.default.svc.cluster.local",
@@ -106,7 +106,7 @@ func TestMakeDestinationRules(t *testing.T) {
 		}, {
 			ObjectMeta: metav1.ObjectMeta{
 				Name: "hello-hello-00002-596f1b65", Namespace: "default", Labels: helloLabels(), OwnerReferences: ownerRefs(),
-				Annotations: map[string]string{"ssm.dev/lifecycle-class": "short-lived"},
+				Annotations: map[string]string{"ssm.dev/lifecycle-class": "short-lived", "ssm.dev/revision": "hello-00002"},
 			},
 			Spec: istiov1beta1.DestinationRule{
 				Host: "hello-00002.default.svc.cluster.local",
@@ -128,7 +128,7 @@ func TestMakeDestinationRules(t *testing.T) {
 		want: []*v1beta1.DestinationRule{{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: "default-hello-svc-55a1fb91", Namespace: "other", Labels: helloLabels(),
-				Annotations: map[string]string{"ssm.dev/lifecycle-class": "short-lived"},
+				Annotations: map[string]string{"ssm.dev/lifecycle-class": "short-lived", "ssm.dev/revision": "svc"},
 			},
 			Spec: istiov1beta1.DestinationRule{
 				Host:          "svc.other.svc.cluster.local",
@@ -148,6 +148,8 @@ func TestMakeDestinationRules(t *testing.T) {
 				// sha256("default/hello/default/" + longName)[:4 bytes].
 				Name: "hello-hello-bbbbbbbbbb" + "f5f3dc390ab9ff9f4c1e660d4cc3ad4a" + "-60b473dd", Namespace: "default",
 				Labels: helloLabels(), OwnerReferences: ownerRefs(),
+				// The full name: an annotation value is not limited to 63 characters.
+				Annotations: map[string]string{"ssm.dev/revision": longName},
 			},
 			Spec: istiov1beta1.DestinationRule{
 				Host:          longName + ".default.svc.cluster.local",
@@ -163,7 +165,7 @@ func TestMakeDestinationRules(t *testing.T) {
 		want: []*v1beta1.DestinationRule{{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: "hello-hello-00002-596f1b65", Namespace: "default", Labels: helloLabels(), OwnerReferences: ownerRefs(),
-				Annotations: map[string]string{"ssm.dev/lifecycle-class": "short-lived"},
+				Annotations: map[string]string{"ssm.dev/lifecycle-class": "short-lived", "ssm.dev/revision": "hello-00002"},
 			},
 			Spec: istiov1beta1.DestinationRule{
 				Host: "hello-00002-ssm.default.svc.cluster.local",

@@ -35,6 +35,13 @@ const (
 	// class (short-lived or long-lived) its policy was resolved for, so that
 	// status, debugging and "auto" hysteresis can read it back.
 	LifecycleClassAnnotationKey = ssm.GroupName + "/lifecycle-class"
+	// RevisionAnnotationKey records on a DestinationRule the revision it is
+	// for, and ServerlessPolicyAnnotationKey the ServerlessPolicy and its
+	// generation the revision's policy was resolved with (resolver.PolicyRef),
+	// when one selects it: the policy's status reads both to tell whether
+	// the routes carry its current spec.
+	RevisionAnnotationKey         = ssm.RouteRevisionAnnotationKey
+	ServerlessPolicyAnnotationKey = ssm.RouteServerlessPolicyAnnotationKey
 )
 
 // ownerLabels are the labels every object built for ing carries: they let the
