@@ -133,8 +133,9 @@ type Observation struct {
 	Samples int
 }
 
-// Observer supplies observed execution times. The autoscaler hook implements
-// it in a later stage; until then NoObservations is used.
+// Observer supplies observed execution times. The autoscaler hook's History
+// (pkg/reconciler/lifecycle) implements it; NoObservations stands in where
+// nothing is observed.
 type Observer interface {
 	// Observe returns the observation for namespace/revision, and false when
 	// there is none.

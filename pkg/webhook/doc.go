@@ -16,12 +16,11 @@ limitations under the License.
 
 // Package webhook holds what SSM's admission webhook serves: defaulting and
 // validation of the ssm.dev CRDs, validation of the ssm.dev/* annotations on
-// Knative Serving objects, validation of config-ssm, and the mutation of
-// Knative revision Deployments that takes the Istio sidecar off sidecar-less
-// (lightweight-mTLS, short-lived or pooled) revisions and switches on the
-// SSM queue-proxy plugin. cmd/webhook only wires these admission controllers
-// into knative.dev/pkg's sharedmain.
-//
-// The revision-Deployment mutation does not mount SSM's workload identity
-// into queue-proxy; the step that issues that identity adds its mount.
+// Knative Serving objects, validation of config-ssm, the stamp on every new
+// Revision of what its pods are born with (pkg/resolver, from its
+// annotations, the selecting ServerlessPolicy and config-ssm), and the
+// mutation of revision Deployments that applies that stamp: a sidecar-less
+// revision loses its Istio sidecar and gets the SSM queue-proxy plugin, its
+// podinfo volume and its workload certificate. cmd/webhook only wires these
+// admission controllers into knative.dev/pkg's sharedmain.
 package webhook

@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 package sizing
 
 import (
@@ -73,7 +72,7 @@ func TestLeasesHoldTheirProxies(t *testing.T) {
 	}, {
 		name:   "without the idle timeout the model would predict two",
 		events: tenOneAfterAnother, now: 4 * time.Minute, held: Held{},
-		want:   Recommendation{Replicas: 2, Reason: "burst: 1 concurrent cold starts in the last 5m + 25% headroom → 2"},
+		want: Recommendation{Replicas: 2, Reason: "burst: 1 concurrent cold starts in the last 5m + 25% headroom → 2"},
 	}, {
 		name:   "ten revisions each cold-starting once a minute, 5-minute idle: at least ten",
 		events: tenEveryMinute, now: 10 * time.Minute, held: idle,

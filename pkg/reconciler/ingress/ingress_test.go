@@ -284,6 +284,19 @@ func TestReconcile(t *testing.T) {
 			meshVS(hashBase, shortLived2s)),
 		PostConditions: []func(*testing.T, *TableRow){proberCalls(0)},
 	}, {
+		Name: "class change: the DestinationRule follows, and the Revision gets an Event saying where each field came from",
+		Key:  "ns/hello",
+		Objects: objects(newIngress(withFinalizer, withStatus(readyStatus())),
+			revision(map[string]string{"ssm.dev/lifecycle": "long-lived"}),
+			shortLivedDR(),
+			ingressVS(hashBase, []string{externalGatewayQN, localGatewayQN}, externalGatewayQN, longLived(300*time.Second)),
+			meshVS(hashBase, longLived(300*time.Second))),
+		WantUpdates: []clientgotesting.UpdateActionImpl{{Object: longLivedDR()}},
+		WantEvents: []string{
+			Eventf(corev1.EventTypeNormal, "LifecycleClassChanged", "SSM lifecycle class short-lived → long-lived (from annotation); "+
+				"route timeout 5m0s (from Revision), retries 3 (from config-ssm), mTLS full (from config-ssm)"),
+		},
+	}, {
 		Name:                    "deletion: every owned object, in any namespace, is deleted, then the finalizer",
 		Key:                     "ns/hello",
 		SkipNamespaceValidation: true,

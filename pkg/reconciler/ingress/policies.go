@@ -19,10 +19,13 @@ package ingress
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrs "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"knative.dev/networking/pkg/apis/networking/v1alpha1"
+	"knative.dev/pkg/controller"
 	"knative.dev/pkg/tracker"
 	"knative.dev/serving/pkg/apis/serving"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
@@ -74,7 +77,7 @@ func (r *Reconciler) resolvePolicies(ctx context.Context, ing *v1alpha1.Ingress)
 		} else if err != nil {
 			return nil, fmt.Errorf("getting revision %s/%s: %w", b.Namespace, b.Name, err)
 		}
-		p, governed, err := r.resolveRevision(ing, cfg, b, rev)
+		p, governed, err := r.resolveRevision(ctx, ing, cfg, b, rev)
 		if err != nil {
 			return nil, err
 		}
@@ -92,7 +95,7 @@ func (r *Reconciler) resolvePolicies(ctx context.Context, ing *v1alpha1.Ingress)
 // Only what the user wrote (annotations, the ServerlessPolicy) comes back as
 // an *invalidPolicyError; a failing lister or tracker is an ordinary error,
 // retried, and never blamed on the user.
-func (r *Reconciler) resolveRevision(ing *v1alpha1.Ingress, cfg *config.Config, b resources.Backend, rev *servingv1.Revision) (policy.Policy, bool, error) {
+func (r *Reconciler) resolveRevision(ctx context.Context, ing *v1alpha1.Ingress, cfg *config.Config, b resources.Backend, rev *servingv1.Revision) (policy.Policy, bool, error) {
 	selected, err := r.selectPolicy(ing, rev)
 	if err != nil {
 		return policy.Policy{}, false, err
@@ -112,7 +115,37 @@ func (r *Reconciler) resolveRevision(ing *v1alpha1.Ingress, cfg *config.Config, 
 	if err != nil {
 		return policy.Policy{}, false, &invalidPolicyError{backend: b, err: err}
 	}
+	if res.Governed && in.Previous != "" && res.Policy.Lifecycle != in.Previous {
+		// On the Revision, where `kubectl describe` shows it to the user
+		// whose function it is.
+		controller.GetEventRecorder(ctx).Event(rev, corev1.EventTypeNormal, ReasonLifecycleChanged,
+			lifecycleChangeMessage(in.Previous, res.Policy, in.Observation))
+	}
 	return res.Policy, res.Governed, nil
+}
+
+// ReasonLifecycleChanged is the Event a Revision gets when the class its
+// routes carry changes.
+const ReasonLifecycleChanged = "LifecycleClassChanged"
+
+// lifecycleChangeMessage says what changed, what SSM observed and where
+// every resolved field came from.
+func lifecycleChangeMessage(previous policy.Lifecycle, p policy.Policy, obs *policy.Observation) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "SSM lifecycle class %s → %s (from %s", previous, p.Lifecycle, p.Sources[policy.SourceKeyLifecycle])
+	if obs != nil {
+		fmt.Fprintf(&b, ": p50 %v, p99 %v over %d requests", obs.P50, obs.P99, obs.Samples)
+	}
+	b.WriteString("); route timeout ")
+	if p.Timeout > 0 {
+		b.WriteString(p.Timeout.String())
+	} else {
+		b.WriteString("none")
+	}
+	fmt.Fprintf(&b, " (from %s), retries %d (from %s), mTLS %s (from %s)",
+		p.Sources[policy.SourceKeyTimeout], p.Retries, p.Sources[policy.SourceKeyRetries],
+		p.MTLSMode, p.Sources[policy.SourceKeyMTLSMode])
+	return b.String()
 }
 
 // selectPolicy finds the ServerlessPolicy that selects rev's Knative
