@@ -85,56 +85,70 @@ func (s *Server) Lease(ctx context.Context, key revision.Key) (*leaseapi.LeaseRe
 }
 
 func (s *Server) lease(ctx context.Context, key revision.Key) (*leaseapi.LeaseResponse, error) {
+	step := s.beginLease(key)
+	switch {
+	case step.await != nil:
+		return awaitPlacement(ctx, key, step.await)
+	case step.lease != nil:
+		ctx, cancel := ackContext(ctx, s.opts.AckTimeout)
+		defer cancel()
+		pl := step.lease.placing
+		s.place(ctx, step.lease, step.proxy)
+		return pl.resp, pl.err
+	default:
+		return step.resp, step.err
+	}
+}
+
+// leaseStep is what beginLease decided under mu: an answer (resp, err), a
+// placement in progress to share (await), or a new lease whose proxy must
+// now ACK it (lease, proxy).
+type leaseStep struct {
+	resp  *leaseapi.LeaseResponse
+	err   error
+	await *placement
+	lease *lease
+	proxy *proxy
+}
+
+// beginLease does the part of a Lease that needs mu.
+func (s *Server) beginLease(key revision.Key) leaseStep {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	// Source.Get runs under mu so that the configuration pushed here and
 	// the one RevisionChanged pushes cannot overtake each other.
 	cfg, err := s.opts.Source.Get(key)
 	if err != nil {
-		s.mu.Unlock()
 		if errors.Is(err, revision.ErrNotFound) {
-			return nil, status.Errorf(codes.NotFound, "revision %s not found", key)
+			return leaseStep{err: status.Errorf(codes.NotFound, "revision %s not found", key)}
 		}
-		return nil, status.Errorf(codes.Unavailable, "reading revision %s: %v", key, err)
+		return leaseStep{err: status.Errorf(codes.Unavailable, "reading revision %s: %v", key, err)}
 	}
 	if !cfg.Pooled() {
-		s.mu.Unlock()
 		msg := fmt.Sprintf("revision %s uses no pooled proxy (proxy pool %q)", key, cfg.Policy.ProxyPool)
 		if cfg.Unleasable != "" {
 			msg = fmt.Sprintf("revision %s may not lease a pooled proxy: %s", key, cfg.Unleasable)
 		}
-		return &leaseapi.LeaseResponse{Outcome: leaseapi.LeaseResponse_NOT_POOLED, Message: msg}, nil
+		return leaseStep{resp: &leaseapi.LeaseResponse{Outcome: leaseapi.LeaseResponse_NOT_POOLED, Message: msg}}
 	}
 	if l := s.leases[key]; l != nil {
 		if l.granted {
 			l.lastActivity = s.opts.Clock.Now()
-			resp := s.grantedResponseLocked(l)
-			s.mu.Unlock()
-			return resp, nil
+			return leaseStep{resp: s.grantedResponseLocked(l)}
 		}
-		pl := l.placing
-		s.mu.Unlock()
-		return awaitPlacement(ctx, key, pl)
+		return leaseStep{await: l.placing}
 	}
 	p := s.pickLocked(cfg.Pool)
 	if p == nil {
-		resp := s.noProxyLocked(cfg.Pool, nil)
-		s.mu.Unlock()
-		return resp, nil
+		return leaseStep{resp: s.noProxyLocked(cfg.Pool, nil)}
 	}
 	l := &lease{key: key, cfg: cfg, placing: newPlacement()}
-	pl := l.placing
 	s.leases[key] = l
 	if err := s.assignLocked(l, p); err != nil {
 		s.settleLocked(l, nil, err)
-		s.mu.Unlock()
-		return nil, err
+		return leaseStep{err: err}
 	}
-	s.mu.Unlock()
-
-	ctx, cancel := ackContext(ctx, s.opts.AckTimeout)
-	defer cancel()
-	s.place(ctx, l, p)
-	return pl.resp, pl.err
+	return leaseStep{lease: l, proxy: p}
 }
 
 // awaitPlacement answers a Lease that found the revision's lease being
