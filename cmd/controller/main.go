@@ -22,11 +22,12 @@ package main
 
 import (
 	"context"
+	"log"
 	"time"
 
-	"k8s.io/apimachinery/pkg/types"
-
+	"go.opentelemetry.io/otel"
 	"google.golang.org/grpc/credentials"
+	"k8s.io/apimachinery/pkg/types"
 	endpointsinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/endpoints"
 	secretfilteredinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/secret/filtered"
 	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
@@ -70,6 +71,12 @@ func main() {
 	// times classify "auto" revisions for the KIngress reconciler, and cold
 	// starts size History pools.
 	history := lifecycle.NewHistory(lifecycle.Options{})
+	// The global meter provider delegates to the one sharedmain installs
+	// from config-observability, so the history's metrics leave with the
+	// controller's others.
+	if _, err := history.RegisterMetrics(otel.GetMeterProvider()); err != nil {
+		log.Fatalf("Registering the autoscaler hook's metrics: %v", err)
+	}
 	sharedmain.MainWithContext(ctx, "ssm-controller",
 		ingress.NewControllerWithObservations(history),
 		serverlesspolicy.NewController,
