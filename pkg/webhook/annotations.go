@@ -90,6 +90,9 @@ func ValidateKnativeAnnotations(ctx context.Context, u *unstructured.Unstructure
 	for _, site := range sites {
 		errs = errs.Also(validateSite(u.Object, old, site))
 	}
+	if gvk.Kind == "Revision" && old != nil {
+		errs = errs.Also(keepStamp(u.Object, old))
+	}
 	if errs == nil {
 		// Returned explicitly: a nil *apis.FieldError in an error interface
 		// is not nil.
@@ -125,6 +128,25 @@ func validateSite(obj, old map[string]any, prefix []string) *apis.FieldError {
 		errs = overrides.Validate().ViaField("metadata", "annotations")
 	}
 	return errs.ViaField(prefix...)
+}
+
+// keepStamp refuses an UPDATE of a Revision that changes what SSM stamped
+// on it at creation (resolved.ssm.dev/*): the stamp says what its pods were
+// born with, and editing it would take the sidecar off, or lease proxies for,
+// a revision config-ssm and its policy did not allow.
+func keepStamp(obj, old map[string]any) *apis.FieldError {
+	now, _, _ := unstructured.NestedStringMap(obj, "metadata", "annotations")
+	before, _, _ := unstructured.NestedStringMap(old, "metadata", "annotations")
+	var errs *apis.FieldError
+	for _, k := range []string{ssm.ResolvedPodsAnnotationKey, ssm.ResolvedProxyPoolAnnotationKey} {
+		if now[k] != before[k] {
+			errs = errs.Also(&apis.FieldError{
+				Message: fmt.Sprintf("%s is SSM's decision of what the revision's pods were born with (%q) and cannot be changed", k, before[k]),
+				Paths:   []string{"metadata.annotations[" + k + "]"},
+			})
+		}
+	}
+	return errs
 }
 
 // ssmAnnotations returns the ssm.dev/* subset of annotations (nil if none).

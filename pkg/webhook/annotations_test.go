@@ -249,6 +249,23 @@ invalid value: "medium": metadata.annotations[ssm.dev/lifecycle]
 			}, nil),
 		},
 		{
+			name: "Revision: update that changes SSM's stamp is refused",
+			ctx: apis.WithinUpdate(context.Background(), knative("Revision",
+				map[string]any{"resolved.ssm.dev/pods": "sidecar"}, nil)),
+			obj: knative("Revision", map[string]any{"resolved.ssm.dev/pods": "sidecarless", "resolved.ssm.dev/proxy-pool": "default"}, nil),
+			want: `Revision default/hello: resolved.ssm.dev/pods is SSM's decision of what the revision's pods were born with ("sidecar") ` +
+				`and cannot be changed: metadata.annotations[resolved.ssm.dev/pods]` + "\n" +
+				`resolved.ssm.dev/proxy-pool is SSM's decision of what the revision's pods were born with ("") and cannot be changed: ` +
+				`metadata.annotations[resolved.ssm.dev/proxy-pool]`,
+		},
+		{
+			name: "Revision: Knative's update that keeps the stamp",
+			ctx: apis.WithinUpdate(context.Background(), knative("Revision",
+				map[string]any{"resolved.ssm.dev/pods": "sidecarless", "resolved.ssm.dev/proxy-pool": "default"}, nil)),
+			obj: knative("Revision", map[string]any{"resolved.ssm.dev/pods": "sidecarless", "resolved.ssm.dev/proxy-pool": "default",
+				"serving.knative.dev/routes": "hello"}, nil),
+		},
+		{
 			name: "Service: update that fixes the bad value",
 			ctx:  apis.WithinUpdate(context.Background(), knative("Service", nil, badTimeout)),
 			obj:  knative("Service", nil, map[string]any{"ssm.dev/timeout": "5s"}),
