@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 package lifecycle
 
 import (
@@ -84,8 +83,8 @@ func TestMetricsExportWhatIsReported(t *testing.T) {
 	// 30 requests of 0.2 s: short-lived; the p50/p99 are the reported ones.
 	want := map[string]float64{
 		"ssm.revision.lifecycle.class k8s.namespace.name=default,kn.revision.name=fn-00001,ssm.lifecycle.class=short-lived": 1,
-		"ssm.revision.request.duration k8s.namespace.name=default,kn.revision.name=fn-00001,ssm.quantile=0.5":              obs.P50.Seconds(),
-		"ssm.revision.request.duration k8s.namespace.name=default,kn.revision.name=fn-00001,ssm.quantile=0.99":             obs.P99.Seconds(),
+		"ssm.revision.request.duration k8s.namespace.name=default,kn.revision.name=fn-00001,ssm.quantile=0.5":               obs.P50.Seconds(),
+		"ssm.revision.request.duration k8s.namespace.name=default,kn.revision.name=fn-00001,ssm.quantile=0.99":              obs.P99.Seconds(),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("exported (-want +got):\n%s", diff)
