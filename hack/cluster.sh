@@ -545,8 +545,11 @@ start_knative() {
     # Knative's components (each alone in its namespace) serve Prometheus
     # metrics on :9090, read once at start: the activator's cold-start
     # phases are what bench/cold-path.sh measures.
+    # request-metrics-protocol is what docs/policy.md tells operators to set
+    # for "auto": queue-proxy then serves its request-duration histogram on
+    # :9091, which SSM's autoscaler hook scrapes.
     kubectl_admin patch configmap config-observability -n knative-serving --type merge \
-      -p '{"data":{"metrics-protocol":"prometheus"}}' >/dev/null
+      -p '{"data":{"metrics-protocol":"prometheus","request-metrics-protocol":"prometheus"}}' >/dev/null
     # SSM revisions run sidecar-less, their queue-proxy terminating mTLS.
     kubectl_admin patch configmap config-ssm -n knative-serving --type merge \
       -p '{"data":{"sidecarless-revisions":"true"}}' >/dev/null

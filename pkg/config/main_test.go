@@ -64,6 +64,7 @@ func defaultSSMLiteral() *SSM {
 		LocalGateways:   defaultLocalGatewaysLiteral(),
 		Readiness:       "probe",
 		XDSAddress:      "istiod.istio-system.svc:15010",
+		Observation:     Observation{Window: 5 * time.Minute, DwellWindows: 2, ScrapeInterval: 30 * time.Second},
 		Policy: policy.Defaults{
 			Lifecycle:           "auto",
 			ShortLivedThreshold: time.Second,

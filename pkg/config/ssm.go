@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"knative.dev/pkg/configmap"
@@ -86,6 +87,7 @@ func defaultSSM() *SSM {
 		Readiness:       ReadinessProbe,
 		XDSAddress:      DefaultXDSAddress,
 		Policy:          policy.NewDefaults(),
+		Observation:     DefaultObservation(),
 	}
 }
 
@@ -104,7 +106,55 @@ func ssmRules(ssm *SSM) []keyRule {
 		allowed: `"true", "false"`,
 		parse:   parser.AsFunc(SidecarlessRevisionsKey, &ssm.SidecarlessRevisions, parseBool),
 	}}
+	readiness = append(readiness, observationRules(&ssm.Observation)...)
 	return append(readiness, policyRules(&ssm.Policy)...)
+}
+
+// Keys of the autoscaler hook's observation.
+const (
+	ObservationWindowKey         = "observation-window"
+	ObservationDwellWindowsKey   = "observation-dwell-windows"
+	ObservationScrapeIntervalKey = "observation-scrape-interval"
+)
+
+// maxScrapesPerWindow is how many scrapes one observation window may span:
+// the autoscaler hook keeps at most 64 scrape deltas per revision.
+const maxScrapesPerWindow = 60
+
+// observationRules are the keys tuning how execution times are observed.
+// The bounds keep the hook's cost and memory bounded: a window shorter than
+// a scrape holds nothing, a scrape more often than every second multiplies
+// the requests to every pod.
+func observationRules(o *Observation) []keyRule {
+	within := func(d *time.Duration, lo, hi time.Duration) func() error {
+		return func() error {
+			if *d < lo || *d > hi {
+				return fmt.Errorf("%v is outside [%v, %v]", *d, lo, hi)
+			}
+			return nil
+		}
+	}
+	return []keyRule{{
+		key:     ObservationWindowKey,
+		allowed: "a Go duration from 10s to 1h, e.g. 5m",
+		parse:   configmap.AsDuration(ObservationWindowKey, &o.Window),
+		check:   within(&o.Window, 10*time.Second, time.Hour),
+	}, {
+		key:     ObservationDwellWindowsKey,
+		allowed: "an integer from 0 to 12",
+		parse:   configmap.AsInt(ObservationDwellWindowsKey, &o.DwellWindows),
+		check: func() error {
+			if o.DwellWindows < 0 || o.DwellWindows > 12 {
+				return fmt.Errorf("%d is outside [0, 12]", o.DwellWindows)
+			}
+			return nil
+		},
+	}, {
+		key:     ObservationScrapeIntervalKey,
+		allowed: "a Go duration from 1s to 5m, not longer than observation-window, e.g. 30s",
+		parse:   configmap.AsDuration(ObservationScrapeIntervalKey, &o.ScrapeInterval),
+		check:   within(&o.ScrapeInterval, time.Second, 5*time.Minute),
+	}}
 }
 
 // parseBool accepts exactly "true" and "false": a typo such as "yes" must
@@ -153,6 +203,15 @@ func parseSSM(cm *corev1.ConfigMap) (*SSM, gatewaySet, error) {
 	// the backstop that keeps this parser and pkg/policy in agreement.
 	if len(errs) == 0 {
 		errs = crossKeyErrors(ssm.Policy)
+		o := ssm.Observation
+		switch {
+		case o.ScrapeInterval > o.Window:
+			errs = append(errs, fmt.Errorf("%q (%v) is longer than %q (%v): a window would hold no scrape",
+				ObservationScrapeIntervalKey, o.ScrapeInterval, ObservationWindowKey, o.Window))
+		case o.Window > maxScrapesPerWindow*o.ScrapeInterval:
+			errs = append(errs, fmt.Errorf("%q (%v) holds more than %d scrapes of %q (%v): SSM keeps at most that many per revision",
+				ObservationWindowKey, o.Window, maxScrapesPerWindow, ObservationScrapeIntervalKey, o.ScrapeInterval))
+		}
 	}
 	if len(errs) == 0 {
 		if err := ssm.Policy.Validate(); err != nil {

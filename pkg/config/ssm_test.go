@@ -154,6 +154,26 @@ func TestNewSSMFromConfigMapRejects(t *testing.T) {
 		data:    map[string]string{"min-samples": "1.5"},
 		wantErr: []string{`"min-samples"`, `"1.5"`, "an integer >= 1"},
 	}, {
+		name:    "observation-window below 10s",
+		data:    map[string]string{"observation-window": "5s"},
+		wantErr: []string{`"observation-window": invalid value "5s"`, "a Go duration from 10s to 1h", "5s is outside [10s, 1h0m0s]"},
+	}, {
+		name:    "observation-dwell-windows negative",
+		data:    map[string]string{"observation-dwell-windows": "-1"},
+		wantErr: []string{`"observation-dwell-windows": invalid value "-1"`, "an integer from 0 to 12"},
+	}, {
+		name:    "observation-scrape-interval not a duration",
+		data:    map[string]string{"observation-scrape-interval": "often"},
+		wantErr: []string{`"observation-scrape-interval": invalid value "often"`, "a Go duration from 1s to 5m"},
+	}, {
+		name:    "observation-scrape-interval longer than the window",
+		data:    map[string]string{"observation-window": "20s", "observation-scrape-interval": "30s"},
+		wantErr: []string{`"observation-scrape-interval" (30s) is longer than "observation-window" (20s)`},
+	}, {
+		name:    "observation-window of more than 60 scrapes",
+		data:    map[string]string{"observation-window": "1h", "observation-scrape-interval": "10s"},
+		wantErr: []string{`"observation-window" (1h0m0s) holds more than 60 scrapes of "observation-scrape-interval" (10s)`},
+	}, {
 		name:    "short-lived full mTLS with a pool",
 		data:    map[string]string{"short-lived-mtls-mode": "full"},
 		wantErr: []string{`"short-lived-mtls-mode" "full"`, `"short-lived-proxy-pool" "default"`, `"none"`},
@@ -228,6 +248,12 @@ func TestNewSSMFromConfigMapAccepts(t *testing.T) {
 		name: "xds-address IPv6",
 		data: map[string]string{"xds-address": "[::1]:15010"},
 		want: func(s *SSM) { s.XDSAddress = "[::1]:15010" },
+	}, {
+		name: "observation compressed for a test",
+		data: map[string]string{"observation-window": "10s", "observation-dwell-windows": "0", "observation-scrape-interval": "1s"},
+		want: func(s *SSM) {
+			s.Observation = Observation{Window: 10 * time.Second, DwellWindows: 0, ScrapeInterval: time.Second}
+		},
 	}, {
 		name: "default-lifecycle",
 		data: map[string]string{"default-lifecycle": "short-lived"},

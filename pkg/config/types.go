@@ -17,6 +17,8 @@ limitations under the License.
 package config
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	netconfig "knative.dev/networking/pkg/config"
 
@@ -78,6 +80,25 @@ type SSM struct {
 	SidecarlessRevisions bool
 	// Policy holds the lifecycle defaults.
 	Policy policy.Defaults
+	// Observation is how the autoscaler hook observes execution times.
+	Observation Observation
+}
+
+// Observation tunes how the autoscaler hook observes execution times for
+// "auto" and derived timeouts.
+type Observation struct {
+	// Window is the sliding window an observation covers.
+	Window time.Duration
+	// DwellWindows is how many Windows a new class must hold before it is
+	// applied; 0 applies it at once.
+	DwellWindows int
+	// ScrapeInterval is how often ready pods are scraped.
+	ScrapeInterval time.Duration
+}
+
+// DefaultObservation is config-ssm's observation with no key set.
+func DefaultObservation() Observation {
+	return Observation{Window: 5 * time.Minute, DwellWindows: 2, ScrapeInterval: 30 * time.Second}
 }
 
 // Config is everything the KIngress reconciler reads from ConfigMaps.

@@ -34,6 +34,9 @@ limitations under the License.
 //
 // The counts let a test prove that each of its requests ran exactly once
 // (none lost, none run twice by a retry or a loop) and in which revision.
+// With SERVED_JOURNAL_DIR set, each served ID is also appended as a line to
+// $SERVED_JOURNAL_DIR/$K_REVISION-<pid>.log, so the counts outlive a pod
+// that Knative scales down before the test asks it.
 package main
 
 import (
@@ -46,6 +49,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -93,7 +97,7 @@ func main() {
 // handler serves the function's endpoints for revision.
 func handler(revision string) http.Handler {
 	greeting := "hello from " + revision
-	served := newServedIDs()
+	served := newServedIDs(openJournal(os.Getenv("SERVED_JOURNAL_DIR"), revision))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("id")
@@ -176,15 +180,40 @@ const maxServedIDs = 1 << 20
 type servedIDs struct {
 	mu     sync.Mutex
 	counts map[string]int
+	// journal, when not nil, gets one line per served ID.
+	journal *os.File
 }
 
-func newServedIDs() *servedIDs { return &servedIDs{counts: map[string]int{}} }
+func newServedIDs(journal *os.File) *servedIDs {
+	return &servedIDs{counts: map[string]int{}, journal: journal}
+}
+
+// openJournal opens this process's journal in dir; nil when dir is empty.
+// A journal that cannot be opened stops the function: a test that asked for
+// one would otherwise count requests as lost.
+func openJournal(dir, revision string) *os.File {
+	if dir == "" {
+		return nil
+	}
+	name := filepath.Join(dir, fmt.Sprintf("%s-%d.log", revision, os.Getpid()))
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		log.Fatalf("opening the served-ID journal: %v", err)
+	}
+	return f
+}
 
 func (s *servedIDs) add(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.counts[id]; ok || len(s.counts) < maxServedIDs {
 		s.counts[id]++
+	}
+	if s.journal != nil {
+		// Under mu, one write per line: lines never interleave.
+		if _, err := s.journal.WriteString(id + "\n"); err != nil {
+			log.Printf("served-ID journal: %v", err)
+		}
 	}
 }
 

@@ -22,6 +22,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -149,5 +151,33 @@ func TestProtocols(t *testing.T) {
 	srv.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/served", nil))
 	if want := `{"grpc-1":1,"grpc-2":1,"post-1":1,"ws-1":1}` + "\n"; rec.Body.String() != want {
 		t.Errorf("/served = %q, want %q", rec.Body.String(), want)
+	}
+}
+
+// TestJournalOutlivesTheProcess: every served ID is a line of the journal,
+// which a test reads after Knative removed the pod.
+func TestJournalOutlivesTheProcess(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := newServedIDs(openJournal(dir, "fn-00001"))
+	for _, id := range []string{"a-1", "a-2", "a-1"} {
+		s.add(id)
+	}
+	if err := s.journal.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "fn-00001-*.log"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("journals = %v (%v), want one", files, err)
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(data), "a-1\na-2\na-1\n"; got != want {
+		t.Errorf("journal = %q, want %q", got, want)
+	}
+	if got := newServedIDs(openJournal("", "fn-00001")).journal; got != nil {
+		t.Errorf("journal without a directory = %v, want none", got)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,7 +86,12 @@ func deployLabelledFunction(t *testing.T, c *clients, name string, labels, annot
 	t.Helper()
 	ctx := context.Background()
 	revision := name + "-00001"
-	container := corev1.Container{Image: "ssm.local/hello"}
+	// Every served ID is journaled where the test can read it after
+	// Knative has scaled the pod away (servedJournal).
+	if err := os.MkdirAll(journalDir(c), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	container := corev1.Container{Image: "ssm.local/hello", Env: []corev1.EnvVar{{Name: "SERVED_JOURNAL_DIR", Value: journalDir(c)}}}
 	if len(spec.Containers) > 0 {
 		container.Ports = spec.Containers[0].Ports
 	}
@@ -216,4 +222,32 @@ func checkServedOnce(t *testing.T, counts map[string]int, prefix string, n int) 
 	if extra := len(counts) - (n - missing); extra > 0 {
 		t.Errorf("the function served %d request IDs %s* the test never sent", extra, prefix)
 	}
+}
+
+// journalDir is where the test function journals the IDs it served.
+func journalDir(c *clients) string {
+	return filepath.Join(c.stateDir, "served")
+}
+
+// servedJournal counts, over every process that ever ran revision's
+// function, how often each ID with prefix was served: the journals outlive
+// pods that Knative scaled down before the counts were read.
+func servedJournal(c *clients, revision, prefix string) (map[string]int, error) {
+	files, err := filepath.Glob(filepath.Join(journalDir(c), revision+"-*.log"))
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading journal %s: %w", f, err)
+		}
+		for _, id := range strings.Split(string(data), "\n") {
+			if id != "" && strings.HasPrefix(id, prefix) {
+				counts[id]++
+			}
+		}
+	}
+	return counts, nil
 }

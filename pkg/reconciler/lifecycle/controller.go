@@ -91,6 +91,7 @@ func newController(ctx context.Context, cmw configmap.Watcher, h *History) *cont
 			return
 		}
 		h.SetDefaults(ssm.Policy)
+		h.SetObservation(ssm.Observation.Window, ssm.Observation.DwellWindows, ssm.Observation.ScrapeInterval)
 	})
 	return impl
 }

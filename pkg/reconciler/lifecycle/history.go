@@ -91,6 +91,10 @@ type History struct {
 	opts  Options
 	pools *sizing.Pools
 
+	// intervalChanged wakes the scrape loop when SetObservation changes
+	// the interval.
+	intervalChanged chan struct{}
+
 	mu        sync.Mutex
 	revisions map[revision.Key]*revisionHistory
 	// inFlight counts the cold starts in flight per pool.
@@ -112,12 +116,42 @@ var (
 func NewHistory(opts Options) *History {
 	opts = opts.withDefaults()
 	return &History{
-		opts:      opts,
-		pools:     sizing.NewPools(opts.Sizing),
-		revisions: map[revision.Key]*revisionHistory{},
-		inFlight:  map[string]int32{},
-		defaults:  policy.NewDefaults(),
+		opts:            opts,
+		pools:           sizing.NewPools(opts.Sizing),
+		revisions:       map[revision.Key]*revisionHistory{},
+		inFlight:        map[string]int32{},
+		defaults:        policy.NewDefaults(),
+		intervalChanged: make(chan struct{}, 1),
 	}
+}
+
+// SetObservation replaces the observation window, the dwell and the scrape
+// interval (config-ssm's observation-* keys). A new interval takes effect
+// at once, not after the current one runs out.
+func (h *History) SetObservation(window time.Duration, dwellWindows int, scrapeInterval time.Duration) {
+	h.mu.Lock()
+	changed := scrapeInterval > 0 && scrapeInterval != h.opts.ScrapeInterval
+	if window > 0 {
+		h.opts.ObservationWindow = window
+	}
+	h.opts.DwellWindows = max(dwellWindows, 0)
+	if scrapeInterval > 0 {
+		h.opts.ScrapeInterval = scrapeInterval
+	}
+	h.mu.Unlock()
+	if changed {
+		select {
+		case h.intervalChanged <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// scrapeInterval is the current interval between scrape rounds.
+func (h *History) scrapeInterval() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.opts.ScrapeInterval
 }
 
 // SetDefaults replaces the config-ssm defaults used to classify and to

@@ -42,12 +42,15 @@ type scrapeLoop struct {
 // run scrapes until ctx is done. A round that outlasts the interval delays
 // the next one rather than overlapping it (the ticker drops ticks).
 func (l *scrapeLoop) run(ctx context.Context) {
-	ticker := l.history.opts.Clock.NewTicker(l.history.opts.ScrapeInterval)
-	defer ticker.Stop()
+	ticker := l.history.opts.Clock.NewTicker(l.history.scrapeInterval())
+	defer func() { ticker.Stop() }()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-l.history.intervalChanged:
+			ticker.Stop()
+			ticker = l.history.opts.Clock.NewTicker(l.history.scrapeInterval())
 		case <-ticker.C():
 			l.round(ctx)
 		}
