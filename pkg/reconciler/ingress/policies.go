@@ -117,8 +117,11 @@ func (r *Reconciler) resolveRevision(ctx context.Context, ing *v1alpha1.Ingress,
 	}
 	if res.Governed && in.Previous != "" && res.Policy.Lifecycle != in.Previous {
 		// On the Revision, where `kubectl describe` shows it to the user
-		// whose function it is.
-		controller.GetEventRecorder(ctx).Event(rev, corev1.EventTypeNormal, ReasonLifecycleChanged,
+		// whose function it is. Objects from a lister carry no kind, and
+		// the recorder drops an event whose object it cannot reference.
+		about := rev.DeepCopy()
+		about.SetGroupVersionKind(servingv1.SchemeGroupVersion.WithKind("Revision"))
+		controller.GetEventRecorder(ctx).Event(about, corev1.EventTypeNormal, ReasonLifecycleChanged,
 			lifecycleChangeMessage(in.Previous, res.Policy, in.Observation))
 	}
 	return res.Policy, res.Governed, nil
