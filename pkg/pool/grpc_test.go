@@ -92,7 +92,7 @@ func TestLeaseAPI(t *testing.T) {
 		call: func(ctx context.Context) (proto.Message, error) {
 			return client.Stats(ctx, &leaseapi.StatsRequest{PoolNamespace: "team", PoolName: "pool"})
 		},
-		want: &leaseapi.StatsResponse{Connected: 1, Leased: 1},
+		want: &leaseapi.StatsResponse{Connected: 1, Leased: 1, LeasedProxies: []string{"envoy-0"}},
 	}, {
 		name: "stats without pool",
 		call: func(ctx context.Context) (proto.Message, error) {

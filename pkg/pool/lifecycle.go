@@ -18,6 +18,7 @@ package pool
 
 import (
 	"errors"
+	"sort"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
@@ -142,10 +143,12 @@ func (s *Server) Stats(pool revision.PoolKey) *leaseapi.StatsResponse {
 			out.Warm++
 		case stateLeased:
 			out.Leased++
+			out.LeasedProxies = append(out.LeasedProxies, p.node)
 		case stateUnhealthy:
 			out.Unhealthy++
 		}
 	}
+	sort.Strings(out.LeasedProxies)
 	return out
 }
 

@@ -454,7 +454,10 @@ type StatsResponse struct {
 	// Hold a lease.
 	Leased int32 `protobuf:"varint,3,opt,name=leased,proto3" json:"leased,omitempty"`
 	// Rejected a configuration (NACK) and get no new lease until they reconnect.
-	Unhealthy     int32 `protobuf:"varint,4,opt,name=unhealthy,proto3" json:"unhealthy,omitempty"`
+	Unhealthy int32 `protobuf:"varint,4,opt,name=unhealthy,proto3" json:"unhealthy,omitempty"`
+	// The node IDs (pod names) of the proxies that hold a lease, sorted: the
+	// ProxyPool reconciler keeps their pods last in line when it scales down.
+	LeasedProxies []string `protobuf:"bytes,5,rep,name=leased_proxies,json=leasedProxies,proto3" json:"leased_proxies,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -517,6 +520,13 @@ func (x *StatsResponse) GetUnhealthy() int32 {
 	return 0
 }
 
+func (x *StatsResponse) GetLeasedProxies() []string {
+	if x != nil {
+		return x.LeasedProxies
+	}
+	return nil
+}
+
 var File_lease_proto protoreflect.FileDescriptor
 
 const file_lease_proto_rawDesc = "" +
@@ -549,12 +559,13 @@ const file_lease_proto_rawDesc = "" +
 	"\fidle_timeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\"R\n" +
 	"\fStatsRequest\x12%\n" +
 	"\x0epool_namespace\x18\x01 \x01(\tR\rpoolNamespace\x12\x1b\n" +
-	"\tpool_name\x18\x02 \x01(\tR\bpoolName\"w\n" +
+	"\tpool_name\x18\x02 \x01(\tR\bpoolName\"\x9e\x01\n" +
 	"\rStatsResponse\x12\x1c\n" +
 	"\tconnected\x18\x01 \x01(\x05R\tconnected\x12\x12\n" +
 	"\x04warm\x18\x02 \x01(\x05R\x04warm\x12\x16\n" +
 	"\x06leased\x18\x03 \x01(\x05R\x06leased\x12\x1c\n" +
-	"\tunhealthy\x18\x04 \x01(\x05R\tunhealthy2\xec\x01\n" +
+	"\tunhealthy\x18\x04 \x01(\x05R\tunhealthy\x12%\n" +
+	"\x0eleased_proxies\x18\x05 \x03(\tR\rleasedProxies2\xec\x01\n" +
 	"\x06Leases\x12J\n" +
 	"\x05Lease\x12\x1f.ssm.pool.v1alpha1.LeaseRequest\x1a .ssm.pool.v1alpha1.LeaseResponse\x12J\n" +
 	"\x05Renew\x12\x1f.ssm.pool.v1alpha1.RenewRequest\x1a .ssm.pool.v1alpha1.RenewResponse\x12J\n" +

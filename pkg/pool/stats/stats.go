@@ -69,18 +69,28 @@ func NewReader(endpoints corev1listers.EndpointsLister, namespace string, creds 
 	return &Reader{endpoints: endpoints, namespace: namespace, creds: creds, conns: make(map[string]*replicaConn), now: time.Now}
 }
 
-// Stats returns warm and leased proxies of pool, summed over every replica.
-// Any replica that does not answer makes the whole answer an error: a
-// partial sum would under-count, and the caller keeps its last counts.
-func (r *Reader) Stats(ctx context.Context, pool types.NamespacedName) (warm, leased int32, err error) {
+// Counts are a pool's proxies over every ssm-pool replica.
+type Counts struct {
+	// Warm proxies ACKed their base configuration and hold no lease.
+	Warm int32
+	// Leased proxies hold a lease; LeasedProxies are their pod names, sorted.
+	Leased        int32
+	LeasedProxies []string
+}
+
+// Stats returns pool's counts, summed over every replica. Any replica that
+// does not answer makes the whole answer an error: a partial sum would
+// under-count, and the caller keeps its last counts.
+func (r *Reader) Stats(ctx context.Context, pool types.NamespacedName) (Counts, error) {
 	addrs, err := r.replicas()
 	if err != nil {
-		return 0, 0, err
+		return Counts{}, err
 	}
 	r.forgetOthers(addrs)
 	if len(addrs) == 0 {
-		return 0, 0, fmt.Errorf("no ready ssm-pool replica in Endpoints %s/%s", r.namespace, ssm.PoolServerName)
+		return Counts{}, fmt.Errorf("no ready ssm-pool replica in Endpoints %s/%s", r.namespace, ssm.PoolServerName)
 	}
+	var out Counts
 	var errs []error
 	for _, addr := range addrs {
 		conn, err := r.conn(addr)
@@ -95,13 +105,15 @@ func (r *Reader) Stats(ctx context.Context, pool types.NamespacedName) (warm, le
 			errs = append(errs, fmt.Errorf("ssm-pool replica %s: %w", addr, err))
 			continue
 		}
-		warm += resp.GetWarm()
-		leased += resp.GetLeased()
+		out.Warm += resp.GetWarm()
+		out.Leased += resp.GetLeased()
+		out.LeasedProxies = append(out.LeasedProxies, resp.GetLeasedProxies()...)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return 0, 0, err
+		return Counts{}, err
 	}
-	return warm, leased, nil
+	sort.Strings(out.LeasedProxies)
+	return out, nil
 }
 
 // replicas are the ready addresses of ssm-pool's gRPC port, sorted.

@@ -18,6 +18,7 @@ package stats
 
 import (
 	"context"
+	"github.com/google/go-cmp/cmp"
 	"net"
 	"strings"
 	"testing"
@@ -37,14 +38,15 @@ import (
 // replica answers Stats with fixed counts for pool knative-serving/default.
 type replica struct {
 	leaseapi.UnimplementedLeasesServer
-	warm, leased int32
+	warm, leased  int32
+	leasedProxies []string
 }
 
 func (r *replica) Stats(_ context.Context, req *leaseapi.StatsRequest) (*leaseapi.StatsResponse, error) {
 	if req.GetPoolNamespace() != "knative-serving" || req.GetPoolName() != "default" {
 		return &leaseapi.StatsResponse{}, nil
 	}
-	return &leaseapi.StatsResponse{Connected: r.warm + r.leased, Warm: r.warm, Leased: r.leased}, nil
+	return &leaseapi.StatsResponse{Connected: r.warm + r.leased, Warm: r.warm, Leased: r.leased, LeasedProxies: r.leasedProxies}, nil
 }
 
 // serve starts a replica on a loopback port and returns its address.
@@ -80,20 +82,21 @@ var pool = types.NamespacedName{Namespace: "knative-serving", Name: "default"}
 
 func TestStatsSumsEveryReplica(t *testing.T) {
 	t.Parallel()
-	ip1, port1 := serve(t, &replica{warm: 3, leased: 1})
-	ip2, port2 := serve(t, &replica{warm: 2, leased: 4})
+	ip1, port1 := serve(t, &replica{warm: 3, leased: 1, leasedProxies: []string{"ssm-proxy-default-b"}})
+	ip2, port2 := serve(t, &replica{warm: 2, leased: 4, leasedProxies: []string{"ssm-proxy-default-a", "ssm-proxy-default-c"}})
 	// Loopback replicas differ by port; real ones by IP on one port.
 	r := NewReader(lister(t,
 		corev1.EndpointSubset{Addresses: []corev1.EndpointAddress{{IP: ip1}}, Ports: []corev1.EndpointPort{{Name: "grpc-xds", Port: port1}}},
 		corev1.EndpointSubset{Addresses: []corev1.EndpointAddress{{IP: ip2}}, Ports: []corev1.EndpointPort{{Name: "grpc-xds", Port: port2}}},
 	), "knative-serving", insecure.NewCredentials())
 	defer r.Close()
-	warm, leased, err := r.Stats(context.Background(), pool)
+	got, err := r.Stats(context.Background(), pool)
 	if err != nil {
 		t.Fatalf("Stats() = %v", err)
 	}
-	if warm != 5 || leased != 5 {
-		t.Errorf("Stats() = warm %d, leased %d; want 5, 5", warm, leased)
+	want := Counts{Warm: 5, Leased: 5, LeasedProxies: []string{"ssm-proxy-default-a", "ssm-proxy-default-b", "ssm-proxy-default-c"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Stats() (-want +got):\n%s", diff)
 	}
 }
 
@@ -133,9 +136,9 @@ func TestStatsErrors(t *testing.T) {
 			t.Parallel()
 			r := NewReader(tc.l, "knative-serving", insecure.NewCredentials())
 			defer r.Close()
-			warm, leased, err := r.Stats(context.Background(), pool)
+			got, err := r.Stats(context.Background(), pool)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Stats() = %d, %d, %v; want an error containing %q", warm, leased, err, tc.want)
+				t.Fatalf("Stats() = %+v, %v; want an error containing %q", got, err, tc.want)
 			}
 		})
 	}
@@ -160,7 +163,7 @@ func TestGoneReplicasAreForgottenLater(t *testing.T) {
 	defer r.Close()
 	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 	r.now = func() time.Time { return now }
-	if _, _, err := r.Stats(context.Background(), pool); err != nil {
+	if _, err := r.Stats(context.Background(), pool); err != nil {
 		t.Fatal(err)
 	}
 
@@ -174,9 +177,9 @@ func TestGoneReplicasAreForgottenLater(t *testing.T) {
 		wantConns int
 	}{{30 * time.Second, 2}, {2 * time.Minute, 1}} {
 		now = now.Add(tc.after)
-		warm, _, err := r.Stats(context.Background(), pool)
-		if err != nil || warm != 1 {
-			t.Fatalf("Stats() after %v = warm %d, %v; want 1, nil", tc.after, warm, err)
+		counts, err := r.Stats(context.Background(), pool)
+		if err != nil || counts.Warm != 1 {
+			t.Fatalf("Stats() after %v = warm %d, %v; want 1, nil", tc.after, counts.Warm, err)
 		}
 		r.mu.Lock()
 		got := len(r.conns)

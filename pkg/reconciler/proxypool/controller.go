@@ -25,6 +25,7 @@ import (
 	kubeclient "knative.dev/pkg/client/injection/kube/client"
 	deploymentinformer "knative.dev/pkg/client/injection/kube/informers/apps/v1/deployment/filtered"
 	configmapinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/configmap/filtered"
+	podinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/pod/filtered"
 	secretinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/secret/filtered"
 	serviceinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/service/filtered"
 	serviceaccountinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/serviceaccount/filtered"
@@ -62,6 +63,8 @@ func NewController(cfg resources.Config, sizer Sizer, stats StatsReader) injecti
 		serviceInformer := serviceinformer.Get(ctx, ObjectLabelSelector)
 		pdbInformer := pdbinformer.Get(ctx, ObjectLabelSelector)
 		serviceAccountInformer := serviceaccountinformer.Get(ctx, ObjectLabelSelector)
+		// The pools' pods, to mark those whose proxies hold a lease.
+		podInformer := podinformer.Get(ctx, ObjectLabelSelector)
 		// SSM's own Secrets (the CA and every certificate it issues).
 		secretInformer := secretinformer.Get(ctx, IdentityLabelSelector)
 
@@ -73,6 +76,7 @@ func NewController(cfg resources.Config, sizer Sizer, stats StatsReader) injecti
 			pdbLister:            pdbInformer.Lister(),
 			secretLister:         secretInformer.Lister(),
 			serviceAccountLister: serviceAccountInformer.Lister(),
+			podLister:            podInformer.Lister(),
 			cfg:                  cfg,
 			sizer:                sizer,
 			stats:                stats,

@@ -97,6 +97,11 @@ func withSizes(minSize, maxSize int32) poolOption {
 	}
 }
 
+// poolPod is a pod of the default pool's Deployment.
+func poolPod(name string, annotations map[string]string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: poolLabels, Annotations: annotations}}
+}
+
 func withIdleTimeout(d time.Duration) poolOption {
 	return func(p *v1alpha1.ProxyPool) { p.Spec.IdleTimeout = &metav1.Duration{Duration: d} }
 }

@@ -46,6 +46,7 @@ import (
 	fakessmclient "github.com/serverless-mesh/ssm/pkg/client/injection/client/fake"
 	proxypoolreconciler "github.com/serverless-mesh/ssm/pkg/client/injection/reconciler/ssm/v1alpha1/proxypool"
 	ssmlisters "github.com/serverless-mesh/ssm/pkg/client/listers/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/pool/stats"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/proxypool/resources"
 )
 
@@ -77,15 +78,20 @@ func (f *fakeSizer) Recommend(pool types.NamespacedName, minSize, maxSize, headr
 
 type fakeStats struct {
 	warm, leased int32
-	err          error
+	// leasedProxies are the pod names of the leased proxies.
+	leasedProxies []string
+	err           error
 }
 
-func (f fakeStats) Stats(ctx context.Context, _ types.NamespacedName) (int32, int32, error) {
+func (f fakeStats) Stats(ctx context.Context, _ types.NamespacedName) (stats.Counts, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		// The reconciler must bound every call to ssm-pool.
-		return 0, 0, context.DeadlineExceeded
+		return stats.Counts{}, context.DeadlineExceeded
 	}
-	return f.warm, f.leased, f.err
+	if f.err != nil {
+		return stats.Counts{}, f.err
+	}
+	return stats.Counts{Warm: f.warm, Leased: f.leased, LeasedProxies: f.leasedProxies}, nil
 }
 
 type requeue struct {
@@ -168,7 +174,7 @@ func factory(t *testing.T, row *rtesting.TableRow) (controller.Reconciler, rtest
 	recorder := record.NewFakeRecorder(10)
 	ctx = controller.WithEventRecorder(ctx, recorder)
 
-	pools, configMaps, deployments, services, pdbs := newIndexer(), newIndexer(), newIndexer(), newIndexer(), newIndexer()
+	pools, configMaps, deployments, services, pdbs, pods := newIndexer(), newIndexer(), newIndexer(), newIndexer(), newIndexer(), newIndexer()
 	var kubeObjects, ssmObjects []runtime.Object
 	for _, o := range row.Objects {
 		var indexer cache.Indexer
@@ -187,6 +193,8 @@ func factory(t *testing.T, row *rtesting.TableRow) (controller.Reconciler, rtest
 			indexer = services
 		case *policyv1.PodDisruptionBudget:
 			indexer = pdbs
+		case *corev1.Pod:
+			indexer = pods
 		default:
 			t.Fatalf("no lister for %T", o)
 		}
@@ -210,6 +218,7 @@ func factory(t *testing.T, row *rtesting.TableRow) (controller.Reconciler, rtest
 		deploymentLister: appsv1listers.NewDeploymentLister(deployments),
 		serviceLister:    corev1listers.NewServiceLister(services),
 		pdbLister:        policyv1listers.NewPodDisruptionBudgetLister(pdbs),
+		podLister:        corev1listers.NewPodLister(pods),
 		cfg:              resources.DefaultConfig(),
 		stats:            d.stats,
 		// identity_test.go covers the identity step against a fake

@@ -19,6 +19,7 @@ package proxypool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -32,6 +33,7 @@ import (
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
 	proxypoolreconciler "github.com/serverless-mesh/ssm/pkg/client/injection/reconciler/ssm/v1alpha1/proxypool"
+	"github.com/serverless-mesh/ssm/pkg/pool/stats"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/proxypool/resources"
 )
 
@@ -62,6 +64,9 @@ type Reconciler struct {
 	// keys) and identity_test.go tests it on its own.
 	ensureIdentity func(ctx context.Context, pool *v1alpha1.ProxyPool) error
 
+	// podLister holds the pools' pods (filtered on the pool label).
+	podLister corev1listers.PodLister
+
 	cfg   resources.Config
 	sizer Sizer
 	stats StatsReader
@@ -88,9 +93,21 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, pool *v1alpha1.ProxyPool
 		return nil
 	}
 
-	// 2. Size.
-	replicas, reason := r.decideReplicas(pool)
+	// 2. What ssm-pool says about the proxies, then the size: the proxies
+	// leases hold count in the size, and their pods are marked before a
+	// scale-down so that the Deployment removes idle proxies first.
+	counts, countsErr := r.readCounts(ctx, pool)
+	leased := pool.Status.LeasedProxies
+	if countsErr == nil {
+		leased = counts.Leased
+	}
+	replicas, reason := r.decideReplicas(pool, leased)
 	recordScale(pool, replicas, reason)
+	if countsErr == nil {
+		if err := r.keepLeasedPods(ctx, pool, counts.LeasedProxies); err != nil {
+			return err
+		}
+	}
 
 	// 3. The identity the pods' Envoys present, before the pods mount it.
 	if err := r.ensureIdentity(ctx, pool); err != nil {
@@ -119,7 +136,7 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, pool *v1alpha1.ProxyPool
 
 	// 5. What the Deployment and ssm-pool report.
 	propagateDeploymentStatus(pool, deployment)
-	r.readCounts(ctx, pool)
+	recordCounts(pool, counts, countsErr)
 
 	r.enqueueAfter(key, StatsRefreshPeriod)
 	return nil
@@ -138,26 +155,32 @@ func markNotOwned(pool *v1alpha1.ProxyPool, err error) error {
 	return err
 }
 
-// readCounts copies ssm-pool's counts of pool to its status. On a failure
-// the last counts are kept and ProxiesWarm turns Unknown: the proxies may
-// be as warm as before, ssm-pool cannot say.
-func (r *Reconciler) readCounts(ctx context.Context, pool *v1alpha1.ProxyPool) {
-	key := types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}
+// readCounts asks ssm-pool for pool's counts, within statsTimeout.
+func (r *Reconciler) readCounts(ctx context.Context, pool *v1alpha1.ProxyPool) (stats.Counts, error) {
 	if r.stats == nil {
-		markProxiesWarmUnknown(pool, "no ssm-pool client is configured")
-		return
+		return stats.Counts{}, errors.New("no ssm-pool client is configured")
 	}
 	ctx, cancel := context.WithTimeout(ctx, statsTimeout)
 	defer cancel()
-	warm, leased, err := r.stats.Stats(ctx, key)
+	counts, err := r.stats.Stats(ctx, types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name})
 	if err != nil {
 		// The condition carries the error; a log line every refresh period
 		// while ssm-pool is down would only repeat it.
 		logging.FromContext(ctx).Debugw("Reading pool counts from ssm-pool", "error", err)
-		markProxiesWarmUnknown(pool, "reading the counts from ssm-pool: "+err.Error())
+		return stats.Counts{}, fmt.Errorf("reading the counts from ssm-pool: %w", err)
+	}
+	return counts, nil
+}
+
+// recordCounts copies ssm-pool's counts to pool's status. On a failure the
+// last counts are kept and ProxiesWarm turns Unknown: the proxies may be as
+// warm as before, ssm-pool cannot say.
+func recordCounts(pool *v1alpha1.ProxyPool, counts stats.Counts, err error) {
+	if err != nil {
+		markProxiesWarmUnknown(pool, err.Error())
 		return
 	}
-	pool.Status.WarmProxies = warm
-	pool.Status.LeasedProxies = leased
+	pool.Status.WarmProxies = counts.Warm
+	pool.Status.LeasedProxies = counts.Leased
 	propagateWarmth(pool)
 }

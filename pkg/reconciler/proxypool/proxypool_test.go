@@ -259,6 +259,30 @@ func TestReconcile(t *testing.T) {
 			requeuedAfter(tenSeconds),
 		},
 	}, {
+		// A scale-down removes the cheapest pods first: leased proxies are
+		// marked, a proxy whose lease ended loses the mark, and a cost
+		// someone else set is left alone.
+		Name: "the pods of leased proxies are marked to be removed last",
+		Key:  poolKey,
+		Ctx:  withDeps(&deps{stats: fakeStats{warm: 1, leased: 1, leasedProxies: []string{"ssm-proxy-default-a"}}}),
+		Objects: append([]runtime.Object{
+			proxyPool(withStatus(readyStatus())),
+			poolPod("ssm-proxy-default-a", nil),
+			poolPod("ssm-proxy-default-b", map[string]string{"controller.kubernetes.io/pod-deletion-cost": "1000"}),
+			poolPod("ssm-proxy-default-c", map[string]string{"controller.kubernetes.io/pod-deletion-cost": "5"}),
+		}, inPlace(t)...),
+		WantPatches: []clientgotesting.PatchActionImpl{{
+			ActionImpl: clientgotesting.ActionImpl{Namespace: ns},
+			Name:       "ssm-proxy-default-a",
+			Patch:      []byte(`{"metadata":{"annotations":{"controller.kubernetes.io/pod-deletion-cost":"1000"}}}`),
+		}, {
+			ActionImpl: clientgotesting.ActionImpl{Namespace: ns},
+			Name:       "ssm-proxy-default-b",
+			Patch:      []byte(`{"metadata":{"annotations":{"controller.kubernetes.io/pod-deletion-cost":null}}}`),
+		}},
+		WantStatusUpdates: updated(proxyPool(withStatus(poolStatus(2, 2, 1, 1, "sizing policy Fixed: minSize 2 (was 0)",
+			conditions(isTrue, isTrue, isTrue))))),
+	}, {
 		Name: "History: an answer above maxSize is capped",
 		Key:  poolKey,
 		Ctx:  withDeps(&deps{sizer: &fakeSizer{replicas: 50, reason: "burst"}, stats: fakeStats{warm: 2}}),

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/pool/stats"
 )
 
 // Sizer is the sizing model: it predicts how many proxies pool needs at now,
@@ -37,14 +38,15 @@ type Sizer interface {
 
 // StatsReader reads a pool's counts from ssm-pool: proxies that ACKed their
 // base configuration and hold no lease (warm) and those that hold one
-// (leased). It may fail; ssm-pool being down must not stop the reconciler.
+// (leased, with their pod names). It may fail; ssm-pool being down must not
+// stop the reconciler.
 type StatsReader interface {
-	Stats(ctx context.Context, pool types.NamespacedName) (warm, leased int32, err error)
+	Stats(ctx context.Context, pool types.NamespacedName) (stats.Counts, error)
 }
 
 // decideReplicas is the size pool should have and why. It expects a
 // defaulted spec.
-func (r *Reconciler) decideReplicas(pool *v1alpha1.ProxyPool) (int32, string) {
+func (r *Reconciler) decideReplicas(pool *v1alpha1.ProxyPool, leased int32) (int32, string) {
 	minSize := *pool.Spec.MinSize
 	// The webhook rejects maxSize < minSize; if such a spec slipped through,
 	// minSize wins, as the proxies it asks to keep warm are the promise.
@@ -58,14 +60,11 @@ func (r *Reconciler) decideReplicas(pool *v1alpha1.ProxyPool) (int32, string) {
 			return minSize, fmt.Sprintf("sizing policy History: no sizing model is running, keeping minSize %d", minSize)
 		}
 		key := types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}
-		// Leased as ssm-pool last reported it (refreshed every
-		// StatsRefreshPeriod): what is leased now is known only after this
-		// reconcile's read, and a lease holds its proxy for minutes.
 		idle := v1alpha1.DefaultProxyPoolIdleTimeout
 		if pool.Spec.IdleTimeout != nil {
 			idle = pool.Spec.IdleTimeout.Duration
 		}
-		want, why := r.sizer.Recommend(key, minSize, maxSize, *pool.Spec.Sizing.HeadroomPercent, idle, pool.Status.LeasedProxies, r.now())
+		want, why := r.sizer.Recommend(key, minSize, maxSize, *pool.Spec.Sizing.HeadroomPercent, idle, leased, r.now())
 		reason := "sizing policy History: " + why
 		// The model is asked to stay in bounds; the bounds are enforced here
 		// regardless, since they are the user's and the model is not.

@@ -77,7 +77,7 @@ func TestDecideReplicas(t *testing.T) {
 			if tc.sizer != nil {
 				r.sizer = tc.sizer
 			}
-			replicas, reason := r.decideReplicas(tc.pool)
+			replicas, reason := r.decideReplicas(tc.pool, 0)
 			if replicas != tc.wantReplicas || reason != tc.wantReason {
 				t.Errorf("decideReplicas() = %d, %q, want %d, %q", replicas, reason, tc.wantReplicas, tc.wantReason)
 			}
@@ -116,7 +116,8 @@ func TestProxiesWarmRule(t *testing.T) {
 			pool := proxyPool(withSizes(tc.minSize, 10))
 			pool.Status.InitializeConditions()
 			r := &Reconciler{stats: tc.stats}
-			r.readCounts(context.Background(), pool)
+			counts, err := r.readCounts(context.Background(), pool)
+			recordCounts(pool, counts, err)
 			c := pool.Status.GetCondition(v1alpha1.ProxyPoolConditionProxiesWarm)
 			got := cond{c.Status, c.Reason, c.Message}
 			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(cond{})); diff != "" {
