@@ -25,13 +25,17 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	autoscalingv1alpha1 "knative.dev/serving/pkg/apis/autoscaling/v1alpha1"
@@ -100,6 +104,19 @@ func newWatches(cfg *rest.Config, kube kubernetes.Interface, f flags, logger *za
 		kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", config.SSMConfigName).String()
 		}))
+	// SSM's DestinationRules, metadata only (no Istio types in ssm-pool):
+	// the class the controller applied to each revision.
+	metaClient, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("metadata client: %w", err)
+	}
+	drFactory := metadatainformer.NewFilteredSharedInformerFactory(metaClient, resync, metav1.NamespaceAll,
+		func(o *metav1.ListOptions) {
+			o.LabelSelector = labels.Set{ssm.ManagedByLabelKey: ssm.ManagedByLabelValue}.String()
+		})
+	destinationRules := drFactory.ForResource(schema.GroupVersionResource{
+		Group: "networking.istio.io", Version: "v1beta1", Resource: "destinationrules",
+	})
 	servingFactory := servinginformers.NewSharedInformerFactory(servingClient, resync)
 	ssmFactory := ssminformers.NewSharedInformerFactory(ssmClient, resync)
 
@@ -121,12 +138,13 @@ func newWatches(cfg *rest.Config, kube kubernetes.Interface, f flags, logger *za
 		leaseSlices: leaseSlices.Lister(),
 		tlsSecret:   f.tlsSecret,
 		src: source.New(source.Listers{
-			Revisions:      revisions.Lister(),
-			Services:       services.Lister(),
-			Policies:       policies.Lister(),
-			Pools:          pools.Lister(),
-			EndpointSlices: slices.Lister(),
-			PodAutoscalers: autoscalers.Lister(),
+			Revisions:        revisions.Lister(),
+			Services:         services.Lister(),
+			Policies:         policies.Lister(),
+			Pools:            pools.Lister(),
+			EndpointSlices:   slices.Lister(),
+			PodAutoscalers:   autoscalers.Lister(),
+			DestinationRules: destinationRules.Lister(),
 		}, f.namespace),
 	}
 	handlers := []struct {
@@ -142,6 +160,7 @@ func newWatches(cfg *rest.Config, kube kubernetes.Interface, f flags, logger *za
 		{configMaps.Informer(), w.configChanged},
 		{secrets.Informer(), nil},
 		{pools.Informer(), nil},
+		{destinationRules.Informer(), w.destinationRuleChanged},
 	}
 	for _, h := range handlers {
 		if h.changed != nil {
@@ -151,7 +170,8 @@ func newWatches(cfg *rest.Config, kube kubernetes.Interface, f flags, logger *za
 		}
 		w.synced = append(w.synced, h.informer.HasSynced)
 	}
-	w.start = []func(<-chan struct{}){slicesFactory.Start, leaseSlicesFactory.Start, secretFactory.Start, configFactory.Start, servingFactory.Start, ssmFactory.Start}
+	w.start = []func(<-chan struct{}){slicesFactory.Start, leaseSlicesFactory.Start, secretFactory.Start, configFactory.Start,
+		servingFactory.Start, ssmFactory.Start, drFactory.Start}
 	return w, nil
 }
 
@@ -204,6 +224,18 @@ func (w *watches) revisionChanged(obj any) {
 func (w *watches) autoscalerChanged(obj any) {
 	if pa, ok := obj.(*autoscalingv1alpha1.PodAutoscaler); ok {
 		w.changed(revision.Key{Namespace: pa.Namespace, Name: pa.Name})
+	}
+}
+
+// destinationRuleChanged: the controller applied a class to a revision;
+// its leased proxies get the policy of that class.
+func (w *watches) destinationRuleChanged(obj any) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	if name := m.GetAnnotations()[ssm.RouteRevisionAnnotationKey]; name != "" {
+		w.changed(revision.Key{Namespace: m.GetNamespace(), Name: name})
 	}
 }
 

@@ -29,8 +29,11 @@ limitations under the License.
 // stamped on the Revision (Stamp). Knative copies it onto the revision's
 // Deployment and pods, so the Deployment webhook, the activator, ssm-pool, the
 // autoscaler hook and the queue-proxy plugin read that one decision
-// (StampedPods) instead of re-deriving it from fewer inputs. ssm-pool and the
-// queue-proxy plugin also resolve a route timeout without observations; a
-// test over every observation shows theirs is never tighter than the full
-// answer's, so they cannot cut a request the gateway lets through.
+// (StampedPods) instead of re-deriving it from fewer inputs. ssm-pool sees
+// no observations; it resolves with the class the controller's routes carry
+// as the previous class (read from SSM's DestinationRules), which gives it
+// the controller's answer on every field but the derived timeout. That
+// timeout, and the queue-proxy plugin's deadline, are never tighter than
+// the route's (TestPodSideTimeoutNeverTighter, over every observation), so
+// neither can cut a request the gateway lets through.
 package resolver

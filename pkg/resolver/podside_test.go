@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
@@ -101,6 +102,20 @@ func TestPodSideTimeoutNeverTighter(t *testing.T) {
 						}
 						if full.Pods.Sidecarless && !plugin.RequireMTLS {
 							t.Errorf("%s: a sidecar-less pod's plugin would accept plaintext", name)
+						}
+						// Once the controller's routes carry the class
+						// (ssm-pool reads it as the previous class), every
+						// field but the derived timeout agrees.
+						steady := in
+						steady.Previous = full.Policy.Lifecycle
+						leased, err := resolver.Resolve(steady)
+						if err != nil {
+							t.Fatalf("ssm-pool's view of %+v: %v", steady, err)
+						}
+						a, b := full.Policy, leased.Policy
+						a.Timeout, b.Timeout, a.TimeoutCapped, b.TimeoutCapped, a.Sources, b.Sources = 0, 0, false, false, nil, nil
+						if diff := cmp.Diff(a, b); diff != "" {
+							t.Errorf("%s: ssm-pool's policy with the applied class differs from the route's (-route +pool):\n%s", name, diff)
 						}
 						checked++
 					}

@@ -59,7 +59,10 @@ const (
 	// revision it is for, and "name/generation" of the ServerlessPolicy its
 	// policy was resolved with. The ServerlessPolicy reconciler reads them to
 	// tell whether the routes carry its current spec.
-	RouteRevisionAnnotationKey         = GroupName + "/revision"
+	RouteRevisionAnnotationKey = GroupName + "/revision"
+	// RouteLifecycleClassAnnotationKey is, on the same DestinationRules,
+	// the lifecycle class the revision's routes were resolved for.
+	RouteLifecycleClassAnnotationKey   = GroupName + "/lifecycle-class"
 	RouteServerlessPolicyAnnotationKey = GroupName + "/serverless-policy"
 
 	// QueueProxyPluginAnnotationKey switches the SSM queue-proxy plugin on, in

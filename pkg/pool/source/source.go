@@ -24,8 +24,10 @@ import (
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrs "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"k8s.io/client-go/tools/cache"
 	"knative.dev/networking/pkg/apis/networking"
 	"knative.dev/serving/pkg/apis/serving"
 	autoscalinglisters "knative.dev/serving/pkg/client/listers/autoscaling/v1alpha1"
@@ -51,6 +53,10 @@ type Listers struct {
 	// PodAutoscalers tell when Knative takes a revision to zero; nil reads
 	// every revision as not.
 	PodAutoscalers autoscalinglisters.PodAutoscalerLister
+	// DestinationRules are the metadata of SSM's DestinationRules: the
+	// class the controller last applied to each revision, which ssm-pool
+	// resolves with as the previous class. nil reads none.
+	DestinationRules cache.GenericLister
 }
 
 // Source implements revision.Source over informer caches.
@@ -89,12 +95,12 @@ func (s *Source) SetConfig(d policy.Defaults, sidecarlessRevisions bool) {
 }
 
 // Get resolves the revision with pkg/resolver. ssm-pool sees every input
-// but observations: an "auto" revision is resolved as before any (its
-// declared values, config-ssm's defaults and its own timeoutSeconds), whose
-// timeout is never tighter than the controller's (resolver's
-// TestPodSideTimeoutNeverTighter). Whether and from which pool it may be
-// leased is the decision stamped on the Revision when it was admitted, which
-// is what its pods were born with.
+// but observations; it resolves with the class the controller's routes
+// carry as the previous class (appliedClass), which gives the controller's
+// answer on every field but the derived timeout, and that timeout is never
+// tighter than the controller's (resolver's TestPodSideTimeoutNeverTighter).
+// Whether and from which pool it may be leased is the decision stamped on
+// the Revision when it was admitted, which is what its pods were born with.
 func (s *Source) Get(key revision.Key) (revision.Config, error) {
 	rev, err := s.listers.Revisions.Revisions(key.Namespace).Get(key.Name)
 	if apierrs.IsNotFound(err) {
@@ -113,6 +119,7 @@ func (s *Source) Get(key revision.Key) (revision.Config, error) {
 		Defaults:             cfg.defaults,
 		SidecarlessRevisions: cfg.sidecarlessRevisions,
 		RevisionTimeout:      resolver.RevisionTimeout(rev),
+		Previous:             s.appliedClass(key),
 	})
 	if err != nil {
 		return revision.Config{}, fmt.Errorf("resolving the policy of revision %s: %w", key, err)
@@ -141,6 +148,35 @@ func (s *Source) Get(key revision.Key) (revision.Config, error) {
 		ScaledToZero:   s.scaledToZero(key),
 		Unleasable:     pods.Unleasable,
 	}, nil
+}
+
+// appliedClass is the lifecycle class the controller's routes carry for
+// the revision (its DestinationRules' ssm.dev/lifecycle-class), "" when it
+// has none or they disagree. Resolved as the previous class without an
+// observation, it gives "auto" revisions the class the controller derived
+// from observations, so a leased proxy's retries and connection limits are
+// the gateway's (TestGetResolvesWithTheAppliedClass).
+func (s *Source) appliedClass(key revision.Key) policy.Lifecycle {
+	if s.listers.DestinationRules == nil {
+		return ""
+	}
+	objs, err := s.listers.DestinationRules.ByNamespace(key.Namespace).List(labels.Everything())
+	if err != nil {
+		return ""
+	}
+	var class policy.Lifecycle
+	for _, obj := range objs {
+		m, err := meta.Accessor(obj)
+		if err != nil || m.GetAnnotations()[ssm.RouteRevisionAnnotationKey] != key.Name {
+			continue
+		}
+		c := policy.Lifecycle(m.GetAnnotations()[ssm.RouteLifecycleClassAnnotationKey])
+		if class != "" && c != class {
+			return ""
+		}
+		class = c
+	}
+	return class
 }
 
 // scaledToZero: the revision's PodAutoscaler (named after it) wants no pod.

@@ -27,6 +27,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	autoscalingv1alpha1 "knative.dev/serving/pkg/apis/autoscaling/v1alpha1"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
@@ -330,3 +332,64 @@ func corev1PodSpec(sa string) corev1.PodSpec {
 }
 
 func containsLine(got, want string) bool { return strings.Contains(got, want) }
+
+// appliedRule is the metadata of a DestinationRule the controller wrote for
+// revision with class.
+func appliedRule(name, revision, class string) *metav1.PartialObjectMetadata {
+	return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name,
+		Labels:      map[string]string{"app.kubernetes.io/managed-by": "ssm"},
+		Annotations: map[string]string{"ssm.dev/revision": revision, "ssm.dev/lifecycle-class": class}}}
+}
+
+// TestGetResolvesWithTheAppliedClass: ssm-pool has no observations, but
+// resolving an "auto" revision with the class the controller's routes
+// carry gives the leased proxy that class's retries, as on the gateway;
+// without one, or with routes that disagree, it is auto-initial's.
+func TestGetResolvesWithTheAppliedClass(t *testing.T) {
+	t.Parallel()
+	auto := map[string]string{"ssm.dev/lifecycle": "auto", "ssm.dev/mtls-mode": "lightweight", "ssm.dev/proxy-pool": "default",
+		"resolved.ssm.dev/pods": "sidecarless", "resolved.ssm.dev/proxy-pool": "default"}
+	type answer struct {
+		Lifecycle policy.Lifecycle
+		Retries   int32
+		RetryOn   string
+		Timeout   time.Duration
+	}
+	tests := []struct {
+		name  string
+		rules []*metav1.PartialObjectMetadata
+		want  answer
+	}{{
+		name: "no route yet: auto-initial (long-lived)",
+		want: answer{Lifecycle: "long-lived", Retries: 3, RetryOn: "connect-failure,refused-stream", Timeout: 300 * time.Second},
+	}, {
+		name:  "the routes carry short-lived: so does the leased proxy, with the revision's timeout",
+		rules: []*metav1.PartialObjectMetadata{appliedRule("a-fn", "fn-00001", "short-lived"), appliedRule("b-fn", "fn-00001", "short-lived"), appliedRule("a-other", "other-00001", "long-lived")},
+		want:  answer{Lifecycle: "short-lived", Retries: 1, RetryOn: "connect-failure", Timeout: 300 * time.Second},
+	}, {
+		name:  "routes that disagree are no evidence",
+		rules: []*metav1.PartialObjectMetadata{appliedRule("a-fn", "fn-00001", "short-lived"), appliedRule("b-fn", "fn-00001", "long-lived")},
+		want:  answer{Lifecycle: "long-lived", Retries: 3, RetryOn: "connect-failure,refused-stream", Timeout: 300 * time.Second},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSource(t, rev("ns", "fn-00001", auto, ""))
+			indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+			for _, r := range tc.rules {
+				if err := indexer.Add(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.listers.DestinationRules = cache.NewGenericLister(indexer, schema.GroupResource{Group: "networking.istio.io", Resource: "destinationrules"})
+			got, err := s.Get(revision.Key{Namespace: "ns", Name: "fn-00001"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := got.Policy
+			if diff := cmp.Diff(tc.want, answer{Lifecycle: p.Lifecycle, Retries: p.Retries, RetryOn: p.RetryOn, Timeout: p.Timeout}); diff != "" {
+				t.Errorf("Get() policy (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

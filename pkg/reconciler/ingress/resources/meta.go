@@ -34,7 +34,7 @@ const (
 	// LifecycleClassAnnotationKey records on a DestinationRule the lifecycle
 	// class (short-lived or long-lived) its policy was resolved for, so that
 	// status, debugging and "auto" hysteresis can read it back.
-	LifecycleClassAnnotationKey = ssm.GroupName + "/lifecycle-class"
+	LifecycleClassAnnotationKey = ssm.RouteLifecycleClassAnnotationKey
 	// RevisionAnnotationKey records on a DestinationRule the revision it is
 	// for, and ServerlessPolicyAnnotationKey the ServerlessPolicy and its
 	// generation the revision's policy was resolved with (resolver.PolicyRef),
