@@ -22,7 +22,6 @@ import (
 	"fmt"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
@@ -54,9 +53,7 @@ const (
 // born with, and stamps it on the Revision before Knative makes its
 // Deployment. Every component that later needs the answer reads the stamp.
 type revisionController struct {
-	pkgreconciler.LeaderAwareFuncs
-	mutatingConfig
-	key    types.NamespacedName
+	*mutatingWebhook
 	lookup resolver.Lookup
 	// config returns config-ssm's policy defaults and whether sidecar-less
 	// revisions are switched on.
@@ -82,16 +79,8 @@ func NewRevisionController(ctx context.Context, cmw configmap.Watcher) *controll
 	})
 	watchSSMConfig(cmw, store)
 
-	key := types.NamespacedName{Name: RevisionWebhookName}
 	c := &revisionController{
-		LeaderAwareFuncs: pkgreconciler.LeaderAwareFuncs{
-			PromoteFunc: func(bkt pkgreconciler.Bucket, enq func(pkgreconciler.Bucket, types.NamespacedName)) error {
-				enq(bkt, key)
-				return nil
-			},
-		},
-		mutatingConfig: newMutatingConfig(ctx),
-		key:            key,
+		mutatingWebhook: newMutatingWebhook(ctx, RevisionWebhookName, RevisionPath),
 		lookup: resolver.Lookup{
 			Services: knserviceinformer.Get(ctx).Lister(),
 			Policies: serverlesspolicyinformer.Get(ctx).Lister(),
@@ -103,15 +92,7 @@ func NewRevisionController(ctx context.Context, cmw configmap.Watcher) *controll
 			return policy.NewDefaults(), false
 		},
 	}
-	const queueName = "RevisionWebhook"
-	impl := controller.NewContext(ctx, c, controller.ControllerOptions{WorkQueueName: queueName, Logger: logger.Named(queueName)})
-	c.watch(ctx, impl, RevisionWebhookName, key)
-	return impl
-}
-
-// Path implements webhook.AdmissionController.
-func (c *revisionController) Path() string {
-	return RevisionPath
+	return c.start(ctx, c, "RevisionWebhook")
 }
 
 // Admit implements webhook.AdmissionController. It always allows (the
@@ -189,13 +170,4 @@ func stampOps(current, want map[string]string) []patchOp {
 		}
 	}
 	return ops
-}
-
-// Reconcile implements controller.Reconciler: it writes the CA bundle and
-// the path into the webhook configuration the install YAML created.
-func (c *revisionController) Reconcile(ctx context.Context, key string) error {
-	if !c.IsLeaderFor(c.key) {
-		return controller.NewSkipKey(key)
-	}
-	return c.mutatingConfig.reconcile(ctx, RevisionWebhookName, RevisionPath)
 }

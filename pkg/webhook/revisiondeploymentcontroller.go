@@ -59,13 +59,10 @@ const (
 // revisionDeploymentController serves RevisionDeploymentPath and keeps its
 // webhook configuration's CA bundle and path current.
 type revisionDeploymentController struct {
-	pkgreconciler.LeaderAwareFuncs
 	// Admit reads only the request: the decision stamped on the pod
 	// template when the Revision was admitted, never an informer.
 	webhook.StatelessAdmissionImpl
-
-	mutatingConfig
-	key types.NamespacedName
+	*mutatingWebhook
 }
 
 var (
@@ -79,23 +76,8 @@ var (
 // revision Deployments to the decision stamped on their Revision (see
 // planRevisionDeployment and NewRevisionController).
 func NewRevisionDeploymentController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
-	logger := logging.FromContext(ctx)
-	key := types.NamespacedName{Name: RevisionDeploymentWebhookName}
-	c := &revisionDeploymentController{
-		LeaderAwareFuncs: pkgreconciler.LeaderAwareFuncs{
-			// The configuration is a singleton: the leader reconciles it.
-			PromoteFunc: func(bkt pkgreconciler.Bucket, enq func(pkgreconciler.Bucket, types.NamespacedName)) error {
-				enq(bkt, key)
-				return nil
-			},
-		},
-		mutatingConfig: newMutatingConfig(ctx),
-		key:            key,
-	}
-	const queueName = "RevisionDeploymentWebhook"
-	impl := controller.NewContext(ctx, c, controller.ControllerOptions{WorkQueueName: queueName, Logger: logger.Named(queueName)})
-	c.watch(ctx, impl, RevisionDeploymentWebhookName, key)
-	return impl
+	c := &revisionDeploymentController{mutatingWebhook: newMutatingWebhook(ctx, RevisionDeploymentWebhookName, RevisionDeploymentPath)}
+	return c.start(ctx, c, "RevisionDeploymentWebhook")
 }
 
 // watchSSMConfig feeds config-ssm into store. A watcher that supplies
@@ -109,11 +91,6 @@ func watchSSMConfig(cmw configmap.Watcher, store *configmap.UntypedStore) {
 		return
 	}
 	cmw.Watch(config.SSMConfigName, store.OnConfigChanged)
-}
-
-// Path implements webhook.AdmissionController.
-func (c *revisionDeploymentController) Path() string {
-	return RevisionDeploymentPath
 }
 
 // Admit implements webhook.AdmissionController. It always allows: the
@@ -148,18 +125,15 @@ func (c *revisionDeploymentController) Admit(ctx context.Context, req *admission
 	return allowed
 }
 
-// Reconcile implements controller.Reconciler: it writes the CA bundle and
-// the path into the webhook configuration the install YAML created.
-func (c *revisionDeploymentController) Reconcile(ctx context.Context, key string) error {
-	if !c.IsLeaderFor(c.key) {
-		return controller.NewSkipKey(key)
-	}
-	return c.mutatingConfig.reconcile(ctx, RevisionDeploymentWebhookName, RevisionDeploymentPath)
-}
+// mutatingWebhook is what SSM's two mutating admission controllers share:
+// they are leader-aware reconcilers of their MutatingWebhookConfiguration,
+// which the install YAML creates and they keep pointed at this webhook
+// (its CA bundle and path).
+type mutatingWebhook struct {
+	pkgreconciler.LeaderAwareFuncs
+	name, path string
+	key        types.NamespacedName
 
-// mutatingConfig keeps a MutatingWebhookConfiguration that the install YAML
-// created pointed at this webhook: its CA bundle and path.
-type mutatingConfig struct {
 	secretName                string
 	disableNamespaceOwnership bool
 	client                    kubernetes.Interface
@@ -167,13 +141,24 @@ type mutatingConfig struct {
 	secretLister              corelisters.SecretLister
 }
 
-func newMutatingConfig(ctx context.Context) mutatingConfig {
+func newMutatingWebhook(ctx context.Context, name, path string) *mutatingWebhook {
 	wopts := webhook.GetOptions(ctx)
 	disableOwnership := wopts.DisableNamespaceOwnership
 	if env := webhook.DisableNamespaceOwnershipFromEnv(); env != nil {
 		disableOwnership = *env
 	}
-	return mutatingConfig{
+	key := types.NamespacedName{Name: name}
+	return &mutatingWebhook{
+		LeaderAwareFuncs: pkgreconciler.LeaderAwareFuncs{
+			// The configuration is a singleton: the leader reconciles it.
+			PromoteFunc: func(bkt pkgreconciler.Bucket, enq func(pkgreconciler.Bucket, types.NamespacedName)) error {
+				enq(bkt, key)
+				return nil
+			},
+		},
+		name:                      name,
+		path:                      path,
+		key:                       key,
 		secretName:                wopts.SecretName,
 		disableNamespaceOwnership: disableOwnership,
 		client:                    kubeclient.Get(ctx),
@@ -182,21 +167,39 @@ func newMutatingConfig(ctx context.Context) mutatingConfig {
 	}
 }
 
-// watch enqueues key whenever the webhook configuration name or the
-// serving certificate changes.
-func (m mutatingConfig) watch(ctx context.Context, impl *controller.Impl, name string, key types.NamespacedName) {
-	enqueue := func(any) { impl.EnqueueKey(key) }
+// start returns the controller of r, which embeds m, reconciled whenever
+// m's webhook configuration or the serving certificate changes.
+func (m *mutatingWebhook) start(ctx context.Context, r controller.Reconciler, queueName string) *controller.Impl {
+	logger := logging.FromContext(ctx)
+	impl := controller.NewContext(ctx, r, controller.ControllerOptions{WorkQueueName: queueName, Logger: logger.Named(queueName)})
+	enqueue := func(any) { impl.EnqueueKey(m.key) }
 	mwhinformer.Get(ctx).Informer().AddEventHandler(cache.FilteringResourceEventHandler{
-		FilterFunc: controller.FilterWithName(name),
+		FilterFunc: controller.FilterWithName(m.name),
 		Handler:    controller.HandleAll(enqueue),
 	})
 	secretinformer.Get(ctx).Informer().AddEventHandler(cache.FilteringResourceEventHandler{
 		FilterFunc: controller.FilterWithNameAndNamespace(system.Namespace(), m.secretName),
 		Handler:    controller.HandleAll(enqueue),
 	})
+	return impl
 }
 
-func (m mutatingConfig) reconcile(ctx context.Context, name, path string) error {
+// Path implements webhook.AdmissionController.
+func (m *mutatingWebhook) Path() string {
+	return m.path
+}
+
+// Reconcile implements controller.Reconciler: it writes the CA bundle and
+// the path into the webhook configuration the install YAML created.
+func (m *mutatingWebhook) Reconcile(ctx context.Context, key string) error {
+	if !m.IsLeaderFor(m.key) {
+		return controller.NewSkipKey(key)
+	}
+	return m.reconcileConfiguration(ctx)
+}
+
+func (m *mutatingWebhook) reconcileConfiguration(ctx context.Context) error {
+	name, path := m.name, m.path
 	secret, err := m.secretLister.Secrets(system.Namespace()).Get(m.secretName)
 	if err != nil {
 		return fmt.Errorf("reading webhook certificate Secret %s/%s: %w", system.Namespace(), m.secretName, err)
