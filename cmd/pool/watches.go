@@ -117,6 +117,9 @@ func newWatches(cfg *rest.Config, kube kubernetes.Interface, f flags, logger *za
 	destinationRules := drFactory.ForResource(schema.GroupVersionResource{
 		Group: "networking.istio.io", Version: "v1beta1", Resource: "destinationrules",
 	})
+	if err := destinationRules.Informer().AddIndexers(source.DestinationRuleIndexers()); err != nil {
+		return nil, fmt.Errorf("indexing DestinationRules: %w", err)
+	}
 	servingFactory := servinginformers.NewSharedInformerFactory(servingClient, resync)
 	ssmFactory := ssminformers.NewSharedInformerFactory(ssmClient, resync)
 
@@ -144,7 +147,7 @@ func newWatches(cfg *rest.Config, kube kubernetes.Interface, f flags, logger *za
 			Pools:            pools.Lister(),
 			EndpointSlices:   slices.Lister(),
 			PodAutoscalers:   autoscalers.Lister(),
-			DestinationRules: destinationRules.Lister(),
+			DestinationRules: destinationRules.Informer().GetIndexer(),
 		}, f.namespace),
 	}
 	handlers := []struct {

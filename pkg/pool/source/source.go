@@ -53,10 +53,11 @@ type Listers struct {
 	// PodAutoscalers tell when Knative takes a revision to zero; nil reads
 	// every revision as not.
 	PodAutoscalers autoscalinglisters.PodAutoscalerLister
-	// DestinationRules are the metadata of SSM's DestinationRules: the
-	// class the controller last applied to each revision, which ssm-pool
-	// resolves with as the previous class. nil reads none.
-	DestinationRules cache.GenericLister
+	// DestinationRules hold the metadata of SSM's DestinationRules, indexed
+	// by DestinationRuleIndexers: the class the controller last applied to
+	// each revision, which ssm-pool resolves with as the previous class.
+	// nil reads none.
+	DestinationRules cache.Indexer
 }
 
 // Source implements revision.Source over informer caches.
@@ -160,14 +161,16 @@ func (s *Source) appliedClass(key revision.Key) policy.Lifecycle {
 	if s.listers.DestinationRules == nil {
 		return ""
 	}
-	objs, err := s.listers.DestinationRules.ByNamespace(key.Namespace).List(labels.Everything())
+	// By index: Get runs under ssm-pool's lease lock, and a namespace may
+	// hold a DestinationRule for every revision of every KIngress.
+	objs, err := s.listers.DestinationRules.ByIndex(revisionIndex, key.String())
 	if err != nil {
 		return ""
 	}
 	var class policy.Lifecycle
 	for _, obj := range objs {
 		m, err := meta.Accessor(obj)
-		if err != nil || m.GetAnnotations()[ssm.RouteRevisionAnnotationKey] != key.Name {
+		if err != nil {
 			continue
 		}
 		c := policy.Lifecycle(m.GetAnnotations()[ssm.RouteLifecycleClassAnnotationKey])
@@ -177,6 +180,26 @@ func (s *Source) appliedClass(key revision.Key) policy.Lifecycle {
 		class = c
 	}
 	return class
+}
+
+// revisionIndex indexes DestinationRules by the revision they are for.
+const revisionIndex = "revision"
+
+// DestinationRuleIndexers are the indexers appliedClass reads the
+// DestinationRule metadata by: namespace/revision, from the rule's
+// ssm.dev/revision annotation.
+func DestinationRuleIndexers() cache.Indexers {
+	return cache.Indexers{revisionIndex: func(obj any) ([]string, error) {
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return nil, nil
+		}
+		name := m.GetAnnotations()[ssm.RouteRevisionAnnotationKey]
+		if name == "" {
+			return nil, nil
+		}
+		return []string{revision.Key{Namespace: m.GetNamespace(), Name: name}.String()}, nil
+	}}
 }
 
 // scaledToZero: the revision's PodAutoscaler (named after it) wants no pod.

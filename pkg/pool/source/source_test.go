@@ -27,7 +27,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	autoscalingv1alpha1 "knative.dev/serving/pkg/apis/autoscaling/v1alpha1"
@@ -375,13 +374,13 @@ func TestGetResolvesWithTheAppliedClass(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newSource(t, rev("ns", "fn-00001", auto, ""))
-			indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+			indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, DestinationRuleIndexers())
 			for _, r := range tc.rules {
 				if err := indexer.Add(r); err != nil {
 					t.Fatal(err)
 				}
 			}
-			s.listers.DestinationRules = cache.NewGenericLister(indexer, schema.GroupResource{Group: "networking.istio.io", Resource: "destinationrules"})
+			s.listers.DestinationRules = indexer
 			got, err := s.Get(revision.Key{Namespace: "ns", Name: "fn-00001"})
 			if err != nil {
 				t.Fatal(err)
