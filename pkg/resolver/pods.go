@@ -43,6 +43,7 @@ const (
 	UnleasableNotGoverned = "no ssm.dev/* annotation and no ServerlessPolicy governs it"
 	UnleasableSwitchOff   = "config-ssm's sidecarless-revisions is off, so its pods keep their Istio sidecar"
 	UnleasableSidecar     = "its pods were created with their Istio sidecar (config-ssm's sidecarless-revisions off, full mTLS, or long-lived without a named pool)"
+	UnleasablePolicy      = "its policy keeps the Istio sidecar in its pods (full mTLS, or long-lived without a named pool)"
 	UnleasableNoPool      = "its policy names no proxy pool"
 	UnleasableNotStamped  = "it was admitted without SSM's decision (ssm-webhook was unavailable, or the revision predates it), so its pods keep their Istio sidecar"
 )
@@ -55,7 +56,7 @@ func NewPods(p policy.Policy, sidecarlessRevisions bool) Pods {
 	case !sidecarlessRevisions:
 		return Pods{Unleasable: UnleasableSwitchOff}
 	case !policy.Sidecarless(p):
-		return Pods{Unleasable: "its policy keeps the Istio sidecar in its pods (full mTLS, or long-lived without a named pool)"}
+		return Pods{Unleasable: UnleasablePolicy}
 	case p.ProxyPool == "" || p.ProxyPool == policy.NoProxyPool:
 		return Pods{Sidecarless: true, Unleasable: UnleasableNoPool}
 	default:

@@ -162,11 +162,10 @@ func (h *History) SetDefaults(d policy.Defaults) {
 	h.defaults = d
 }
 
-// SetClassChangeCallback registers fn, called (outside any lock) when a
-// revision's observed class changes or its derived timeout moves (see
-// evaluateLocked), with a
-// revision whose observation changed lifecycle class or appeared for the
-// first time, so its KIngress can be reconciled again.
+// SetClassChangeCallback registers fn, called (outside any lock) with a
+// revision whose observation appeared for the first time, changed lifecycle
+// class or moved its derived timeout (see evaluateLocked), so its KIngress
+// can be reconciled again.
 func (h *History) SetClassChangeCallback(fn func(namespace, name string)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -248,17 +247,10 @@ func (h *History) update(key revision.Key, obs observedRevision, now time.Time) 
 	case r.inFlight != nil && r.desired == 0:
 		h.endInFlightLocked(r, ColdStartAbandoned, 0)
 	case r.inFlight == nil && wasDesired == 0 && r.desired > 0 && wasReady == 0 && len(obs.ReadyIPs) == 0:
-		h.startColdStartLocked(key, r, h.poolLocked(r, obs.Annotations), now)
+		// The pool stamped on the revision when it was admitted: the one
+		// ssm-pool grants from and the activator asks for; "" for none.
+		h.startColdStartLocked(key, r, resolver.StampedPods(obs.Annotations).ProxyPool, now)
 	}
-}
-
-// poolLocked is the ProxyPool the revision leases from: the one stamped on
-// it when it was admitted (resolver.StampedPods), which is also the one
-// ssm-pool grants from and the activator asks for; "" when it leases from
-// none. The revision's class does not move it: pods keep what they were born
-// with.
-func (h *History) poolLocked(_ *revisionHistory, annotations map[string]string) string {
-	return resolver.StampedPods(annotations).ProxyPool
 }
 
 func (h *History) startColdStartLocked(key revision.Key, r *revisionHistory, pool string, now time.Time) {

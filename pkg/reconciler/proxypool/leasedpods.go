@@ -54,13 +54,13 @@ func (r *Reconciler) keepLeasedPods(ctx context.Context, pool *v1alpha1.ProxyPoo
 	}
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	for _, pod := range pods {
-		have, marked := pod.Annotations[PodDeletionCostAnnotationKey]
+		have := pod.Annotations[PodDeletionCostAnnotationKey]
 		var value *string
 		switch {
 		case slices.Contains(leased, pod.Name) && have != LeasedPodDeletionCost:
 			v := LeasedPodDeletionCost
 			value = &v
-		case !slices.Contains(leased, pod.Name) && marked && have == LeasedPodDeletionCost:
+		case !slices.Contains(leased, pod.Name) && have == LeasedPodDeletionCost:
 			value = nil // JSON null removes the annotation
 		default:
 			continue
