@@ -127,18 +127,12 @@ func (r *Reconciler) routesPending(sp *v1alpha1.ServerlessPolicy) (string, error
 			continue
 		}
 		refs := carried[name]
-		switch {
-		case len(refs) == 0:
+		if len(refs) == 0 {
 			problems = append(problems, fmt.Sprintf("revision %s has no SSM route yet", name))
-		case slices.ContainsFunc(refs, func(ref string) bool { return ref != want }):
-			var stale string
-			for _, ref := range refs {
-				if ref != want {
-					stale = ref
-					break
-				}
-			}
-			problems = append(problems, fmt.Sprintf("the routes of revision %s carry %q, not %q yet", name, stale, want))
+			continue
+		}
+		if i := slices.IndexFunc(refs, func(ref string) bool { return ref != want }); i >= 0 {
+			problems = append(problems, fmt.Sprintf("the routes of revision %s carry %q, not %q yet", name, refs[i], want))
 		}
 	}
 	if len(problems) == 0 {
