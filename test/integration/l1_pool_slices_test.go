@@ -36,8 +36,10 @@ import (
 // TestL1PoolWritesOnlyItsOwnSlices: RBAC lets ssm-pool write EndpointSlices
 // anywhere; the ValidatingAdmissionPolicy config/600-pool-endpointslices.yaml
 // holds it to the slices of lease Services. As ssm-pool, a slice without its
-// managed-by label is refused on create, and an existing slice of another
-// Service can be neither relabelled nor deleted; its own slice is fine.
+// managed-by label is refused on create, a slice labelled as its own but
+// naming a Service that is not a lease Service is refused, and an existing
+// slice of another Service can be neither relabelled nor deleted; its own
+// slice is fine.
 func TestL1PoolWritesOnlyItsOwnSlices(t *testing.T) {
 	c := newClients(t)
 	ctx := context.Background()
@@ -45,11 +47,12 @@ func TestL1PoolWritesOnlyItsOwnSlices(t *testing.T) {
 	ensureNamespace(t, c, ns)
 	asPool := impersonate(t, c, "system:serviceaccount:knative-serving:ssm-pool")
 
-	slice := func(name, managedBy string) *discoveryv1.EndpointSlice {
+	sliceOf := func(name, service, managedBy string) *discoveryv1.EndpointSlice {
 		return &discoveryv1.EndpointSlice{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{
-				discoveryv1.LabelServiceName: "fn-00001-ssm",
-				discoveryv1.LabelManagedBy:   managedBy,
+				discoveryv1.LabelServiceName:   service,
+				discoveryv1.LabelManagedBy:     managedBy,
+				"serving.knative.dev/revision": "fn-00001",
 			}},
 			AddressType: discoveryv1.AddressTypeIPv4,
 			Endpoints: []discoveryv1.Endpoint{{
@@ -57,7 +60,17 @@ func TestL1PoolWritesOnlyItsOwnSlices(t *testing.T) {
 			}},
 		}
 	}
+	slice := func(name, managedBy string) *discoveryv1.EndpointSlice { return sliceOf(name, "fn-00001-ssm", managedBy) }
 	const refusal = "ssm-pool may only"
+
+	// Labelled as ssm-pool's, but joined to a Service that is not a lease
+	// Service: kube-proxy would add the address to that Service.
+	for _, service := range []string{"payments", "fn-00001", "fn-00001-private", "other-ssm"} {
+		_, err := asPool.DiscoveryV1().EndpointSlices(ns).Create(ctx, sliceOf("not-a-lease-"+service, service, "ssm-pool.ssm.dev"), metav1.CreateOptions{})
+		if err == nil || !strings.Contains(err.Error(), "only write the EndpointSlices of lease Services") {
+			t.Errorf("creating a slice of Service %q, as ssm-pool: %v, want refused by the admission policy", service, err)
+		}
+	}
 
 	_, err := asPool.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice("not-ours", "someone-else"), metav1.CreateOptions{})
 	if !apierrs.IsInvalid(err) && !apierrs.IsForbidden(err) || err == nil || !strings.Contains(err.Error(), refusal) {
