@@ -95,14 +95,14 @@ bash "${KNATIVE_CODEGEN_PKG}/hack/generate-knative.sh" "injection" \
   "ssm:v1alpha1" \
   --go-header-file "${BOILERPLATE}"
 
-echo "--- Knative codegen: injection for istio.io networking:v1beta1"
+echo "--- Knative codegen: injection for istio.io networking:v1beta1 security:v1beta1"
 OUTPUT_PKG="${CLIENT_PKG}/istio/injection" \
 VERSIONED_CLIENTSET_PKG="istio.io/client-go/pkg/clientset/versioned" \
 EXTERNAL_INFORMER_PKG="istio.io/client-go/pkg/informers/externalversions" \
 LISTERS_PKG="istio.io/client-go/pkg/listers" \
   bash "${KNATIVE_CODEGEN_PKG}/hack/generate-knative.sh" "injection" \
     istio.io/client-go/pkg istio.io/client-go/pkg/apis \
-    "networking:v1beta1" \
+    "networking:v1beta1 security:v1beta1" \
     --go-header-file "${BOILERPLATE}"
 
 # The lease API's Go code comes from pkg/pool/leaseapi/lease.proto. protoc is

@@ -53,6 +53,7 @@ import (
 	destinationruleinformer "github.com/serverless-mesh/ssm/pkg/client/istio/injection/informers/networking/v1beta1/destinationrule"
 	gatewayinformer "github.com/serverless-mesh/ssm/pkg/client/istio/injection/informers/networking/v1beta1/gateway"
 	virtualserviceinformer "github.com/serverless-mesh/ssm/pkg/client/istio/injection/informers/networking/v1beta1/virtualservice"
+	peerauthenticationinformer "github.com/serverless-mesh/ssm/pkg/client/istio/injection/informers/security/v1beta1/peerauthentication"
 	"github.com/serverless-mesh/ssm/pkg/config"
 	"github.com/serverless-mesh/ssm/pkg/policy"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/ingress/resources"
@@ -99,6 +100,7 @@ func newController(ctx context.Context, cmw configmap.Watcher, obs policy.Observ
 	virtualServiceInformer := virtualserviceinformer.Get(ctx)
 	destinationRuleInformer := destinationruleinformer.Get(ctx)
 	gatewayInformer := gatewayinformer.Get(ctx)
+	peerAuthenticationInformer := peerauthenticationinformer.Get(ctx)
 	secretInformer := secretfilteredinformer.Get(ctx, SecretLabelSelector)
 	serviceInformer := serviceinformer.Get(ctx)
 	endpointsInformer := endpointsinformer.Get(ctx)
@@ -114,6 +116,7 @@ func newController(ctx context.Context, cmw configmap.Watcher, obs policy.Observ
 		virtualServiceLister:  virtualServiceInformer.Lister(),
 		destinationRuleLister: destinationRuleInformer.Lister(),
 		gatewayLister:         gatewayInformer.Lister(),
+		peerAuthLister:        peerAuthenticationInformer.Lister(),
 		secretLister:          secretInformer.Lister(),
 		gatewayServiceLister:  serviceInformer.Lister(),
 		revisionLister:        revisionInformer.Lister(),
@@ -140,12 +143,13 @@ func newController(ctx context.Context, cmw configmap.Watcher, obs policy.Observ
 	})
 
 	// Objects in the KIngress's namespace carry a controller reference;
-	// those elsewhere (copied secrets, TLS gateways, DestinationRules of
-	// another namespace) are found by their labels.
+	// those elsewhere (copied secrets, TLS gateways, DestinationRules and
+	// PeerAuthentications of another namespace) are found by their labels.
 	enqueueByLabels := impl.EnqueueLabelOfNamespaceScopedResource(resources.IngressNamespaceLabelKey, networking.IngressLabelKey)
 	for _, inf := range []cache.SharedIndexInformer{
 		virtualServiceInformer.Informer(),
 		destinationRuleInformer.Informer(),
+		peerAuthenticationInformer.Informer(),
 		gatewayInformer.Informer(),
 		secretInformer.Informer(),
 	} {

@@ -23,7 +23,10 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 	istiov1beta1 "istio.io/api/networking/v1beta1"
+	istiosecurity "istio.io/api/security/v1beta1"
+	istiotype "istio.io/api/type/v1beta1"
 	"istio.io/client-go/pkg/apis/networking/v1beta1"
+	securityv1beta1 "istio.io/client-go/pkg/apis/security/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -236,6 +239,20 @@ func longLivedDR() *v1beta1.DestinationRule {
 	}
 	dr.Annotations = map[string]string{"ssm.dev/lifecycle-class": "long-lived", "ssm.dev/revision": "hello-00001"}
 	return dr
+}
+
+// strictPA is the PeerAuthentication of hello-00001 as a full-mTLS
+// (long-lived) revision: its pods, as Knative labels them, take mTLS only.
+func strictPA() *securityv1beta1.PeerAuthentication {
+	pa := &securityv1beta1.PeerAuthentication{
+		ObjectMeta: ownedMeta(testNS, "hello-hello-00001-894f0a7e"),
+		Spec: istiosecurity.PeerAuthentication{
+			Selector: &istiotype.WorkloadSelector{MatchLabels: map[string]string{"serving.knative.dev/revision": "hello-00001"}},
+			Mtls:     &istiosecurity.PeerAuthentication_MutualTLS{Mode: istiosecurity.PeerAuthentication_MutualTLS_STRICT},
+		},
+	}
+	pa.Annotations = map[string]string{"ssm.dev/revision": "hello-00001"}
+	return pa
 }
 
 // withPolicyRef is dr resolved with ServerlessPolicy ref ("name/generation").

@@ -140,6 +140,7 @@ func newReconciler(ctx context.Context, ls *ssmtesting.Listers, _ configmap.Watc
 		istioClient:           fakeistioclient.Get(ctx),
 		virtualServiceLister:  ls.GetVirtualServiceLister(),
 		destinationRuleLister: ls.GetDestinationRuleLister(),
+		peerAuthLister:        ls.GetPeerAuthenticationLister(),
 		gatewayLister:         ls.GetGatewayLister(),
 		secretLister:          ls.GetSecretLister(),
 		gatewayServiceLister:  ls.GetServiceLister(),

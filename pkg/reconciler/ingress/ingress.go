@@ -24,6 +24,7 @@ import (
 
 	istioclientset "istio.io/client-go/pkg/clientset/versioned"
 	istiolisters "istio.io/client-go/pkg/listers/networking/v1beta1"
+	securitylisters "istio.io/client-go/pkg/listers/security/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/kubernetes"
@@ -76,6 +77,7 @@ type Reconciler struct {
 
 	virtualServiceLister  istiolisters.VirtualServiceLister
 	destinationRuleLister istiolisters.DestinationRuleLister
+	peerAuthLister        securitylisters.PeerAuthenticationLister
 	gatewayLister         istiolisters.GatewayLister
 	secretLister          corev1listers.SecretLister
 	gatewayServiceLister  corev1listers.ServiceLister
@@ -137,6 +139,11 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, ing *v1alpha1.Ingress) p
 	if err := syncObjects(ctx, ing, r.destinationRuleOps(), resources.MakeDestinationRules(ing, policies, leased)); err != nil {
 		return err
 	}
+	// After the DestinationRules, so the routes speak mTLS before the pods
+	// refuse plaintext.
+	if err := syncObjects(ctx, ing, r.peerAuthenticationOps(), resources.MakePeerAuthentications(ing, policies, leased)); err != nil {
+		return err
+	}
 	vses, err := resources.MakeVirtualServices(ing, bound, policies, leased)
 	if err != nil {
 		return fmt.Errorf("building VirtualServices: %w", err)
@@ -195,6 +202,9 @@ func loadBalancerStatus(gateways []config.Gateway) []v1alpha1.LoadBalancerIngres
 // reason about. (The controller's delete handler stops probing ing.)
 func (r *Reconciler) FinalizeKind(ctx context.Context, ing *v1alpha1.Ingress) pkgreconciler.Event {
 	if err := deleteOwned(ctx, ing, r.virtualServiceOps()); err != nil {
+		return err
+	}
+	if err := deleteOwned(ctx, ing, r.peerAuthenticationOps()); err != nil {
 		return err
 	}
 	if err := deleteOwned(ctx, ing, r.destinationRuleOps()); err != nil {

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 	istiov1beta1 "istio.io/api/networking/v1beta1"
 	"istio.io/client-go/pkg/apis/networking/v1beta1"
+	securityv1beta1 "istio.io/client-go/pkg/apis/security/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -60,6 +61,7 @@ var (
 	vsResource     = v1beta1.SchemeGroupVersion.WithResource("virtualservices")
 	drResource     = v1beta1.SchemeGroupVersion.WithResource("destinationrules")
 	gwResource     = v1beta1.SchemeGroupVersion.WithResource("gateways")
+	paResource     = securityv1beta1.SchemeGroupVersion.WithResource("peerauthentications")
 	secretResource = corev1.SchemeGroupVersion.WithResource("secrets")
 
 	cmpOpts = []cmp.Option{protocmp.Transform()}
@@ -190,6 +192,7 @@ func TestReconcile(t *testing.T) {
 			knService(), serverlessPolicy("slow", jan, 5*time.Second)),
 		WantCreates: []runtime.Object{
 			withPolicyRef(longLivedDR(), "slow/2"),
+			strictPA(),
 			ingressVS(hashBase, []string{externalGatewayQN, localGatewayQN}, externalGatewayQN, longLived(5*time.Second)),
 			meshVS(hashBase, longLived(5*time.Second)),
 		},
@@ -200,6 +203,7 @@ func TestReconcile(t *testing.T) {
 			revision(map[string]string{"ssm.dev/lifecycle": "auto"})),
 		WantCreates: []runtime.Object{
 			longLivedDR(),
+			strictPA(),
 			ingressVS(hashBase, []string{externalGatewayQN, localGatewayQN}, externalGatewayQN, longLived(300*time.Second)),
 			meshVS(hashBase, longLived(300*time.Second)),
 		},
@@ -210,6 +214,7 @@ func TestReconcile(t *testing.T) {
 			serverlessPolicy("aa-newer", feb, 5*time.Second), serverlessPolicy("zz-older", jan, 7*time.Second)),
 		WantCreates: []runtime.Object{
 			withPolicyRef(longLivedDR(), "zz-older/2"),
+			strictPA(),
 			ingressVS(hashBase, []string{externalGatewayQN, localGatewayQN}, externalGatewayQN, longLived(7*time.Second)),
 			meshVS(hashBase, longLived(7*time.Second)),
 		},
@@ -292,9 +297,24 @@ func TestReconcile(t *testing.T) {
 			ingressVS(hashBase, []string{externalGatewayQN, localGatewayQN}, externalGatewayQN, longLived(300*time.Second)),
 			meshVS(hashBase, longLived(300*time.Second))),
 		WantUpdates: []clientgotesting.UpdateActionImpl{{Object: longLivedDR()}},
+		// Long-lived is full mTLS: the pods now refuse plaintext.
+		WantCreates: []runtime.Object{strictPA()},
 		WantEvents: []string{
 			Eventf(corev1.EventTypeNormal, "LifecycleClassChanged", "SSM lifecycle class short-lived → long-lived (from annotation); "+
 				"route timeout 5m0s (from Revision), retries 3 (from config-ssm), mTLS full (from config-ssm)"),
+		},
+	}, {
+		Name: "class change back: full mTLS → lightweight, the PeerAuthentication goes with the sidecar's policy",
+		Key:  "ns/hello",
+		Objects: objects(newIngress(withFinalizer, withStatus(readyStatus())), revision(shortLivedAnnotations),
+			longLivedDR(), strictPA(),
+			ingressVS(hashBase, []string{externalGatewayQN, localGatewayQN}, externalGatewayQN, shortLived2s),
+			meshVS(hashBase, shortLived2s)),
+		WantUpdates: []clientgotesting.UpdateActionImpl{{Object: shortLivedDR()}},
+		WantDeletes: []clientgotesting.DeleteActionImpl{deleteAction(paResource, testNS, "hello-hello-00001-894f0a7e")},
+		WantEvents: []string{
+			Eventf(corev1.EventTypeNormal, "LifecycleClassChanged", "SSM lifecycle class long-lived → short-lived (from annotation); "+
+				"route timeout 2s (from annotation), retries 1 (from config-ssm), mTLS lightweight (from config-ssm)"),
 		},
 	}, {
 		Name:                    "deletion: every owned object, in any namespace, is deleted, then the finalizer",
@@ -305,6 +325,7 @@ func TestReconcile(t *testing.T) {
 			meshVS(hashBase, netIstio),
 			&v1beta1.DestinationRule{ObjectMeta: ownedMeta("other", "ns-hello-hello-00001-e052b6dd"),
 				Spec: istiov1beta1.DestinationRule{Host: "hello-00001.other.svc.cluster.local"}},
+			&securityv1beta1.PeerAuthentication{ObjectMeta: ownedMeta("other", "ns-hello-hello-00001-e052b6dd")},
 			&v1beta1.Gateway{ObjectMeta: ownedMeta(testNS, tlsGatewayName)},
 			&corev1.Secret{ObjectMeta: ownedMeta("istio-system", secretCopyName)},
 			// Another KIngress's copy, and a user's Secret: not ours.
@@ -317,6 +338,7 @@ func TestReconcile(t *testing.T) {
 		WantDeletes: []clientgotesting.DeleteActionImpl{
 			deleteAction(vsResource, testNS, "hello-ingress"),
 			deleteAction(vsResource, testNS, "hello-mesh"),
+			deleteAction(paResource, "other", "ns-hello-hello-00001-e052b6dd"),
 			deleteAction(drResource, "other", "ns-hello-hello-00001-e052b6dd"),
 			deleteAction(gwResource, testNS, tlsGatewayName),
 			deleteAction(secretResource, "istio-system", secretCopyName),

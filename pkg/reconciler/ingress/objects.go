@@ -21,6 +21,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	"istio.io/client-go/pkg/apis/networking/v1beta1"
+	securityv1beta1 "istio.io/client-go/pkg/apis/security/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -104,6 +105,16 @@ func (r *Reconciler) destinationRuleOps() kindOps[*v1beta1.DestinationRule] {
 		r.destinationRuleLister.List,
 		mergeIstio(func(o dr) proto.Message { return &o.Spec }, dr.DeepCopy,
 			func(dst, src dr) { src.Spec.DeepCopyInto(&dst.Spec) }))
+}
+
+func (r *Reconciler) peerAuthenticationOps() kindOps[*securityv1beta1.PeerAuthentication] {
+	type pa = *securityv1beta1.PeerAuthentication
+	return newOps("PeerAuthentication",
+		func(ns string) typedClient[pa] { return r.istioClient.SecurityV1beta1().PeerAuthentications(ns) },
+		func(ns, name string) (pa, error) { return r.peerAuthLister.PeerAuthentications(ns).Get(name) },
+		r.peerAuthLister.List,
+		mergeIstio(func(o pa) proto.Message { return &o.Spec }, pa.DeepCopy,
+			func(dst, src pa) { src.Spec.DeepCopyInto(&dst.Spec) }))
 }
 
 func (r *Reconciler) gatewayOps() kindOps[*v1beta1.Gateway] {

@@ -18,8 +18,10 @@ package testing
 
 import (
 	istiov1beta1 "istio.io/client-go/pkg/apis/networking/v1beta1"
+	istiosecurityv1beta1 "istio.io/client-go/pkg/apis/security/v1beta1"
 	fakeistioclientset "istio.io/client-go/pkg/clientset/versioned/fake"
 	istiolisters "istio.io/client-go/pkg/listers/networking/v1beta1"
+	istiosecuritylisters "istio.io/client-go/pkg/listers/security/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -117,6 +119,11 @@ func (l *Listers) GetIngressLister() networkinglisters.IngressLister {
 // GetVirtualServiceLister lists Istio VirtualServices.
 func (l *Listers) GetVirtualServiceLister() istiolisters.VirtualServiceLister {
 	return istiolisters.NewVirtualServiceLister(l.IndexerFor(&istiov1beta1.VirtualService{}))
+}
+
+// GetPeerAuthenticationLister lists Istio PeerAuthentications.
+func (l *Listers) GetPeerAuthenticationLister() istiosecuritylisters.PeerAuthenticationLister {
+	return istiosecuritylisters.NewPeerAuthenticationLister(l.IndexerFor(&istiosecurityv1beta1.PeerAuthentication{}))
 }
 
 // GetDestinationRuleLister lists Istio DestinationRules.
