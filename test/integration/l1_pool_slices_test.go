@@ -60,7 +60,9 @@ func TestL1PoolWritesOnlyItsOwnSlices(t *testing.T) {
 			}},
 		}
 	}
-	slice := func(name, managedBy string) *discoveryv1.EndpointSlice { return sliceOf(name, "fn-00001-ssm", managedBy) }
+	slice := func(name, managedBy string) *discoveryv1.EndpointSlice {
+		return sliceOf(name, "fn-00001-ssm", managedBy)
+	}
 	const refusal = "ssm-pool may only"
 
 	// Labelled as ssm-pool's, but joined to a Service that is not a lease
