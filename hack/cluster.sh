@@ -560,6 +560,12 @@ start_knative() {
 
   local serving c
   serving="$(go -C "${REPO_ROOT}" list -m -f '{{.Dir}}' knative.dev/serving)"
+  # Knative's own ServiceAccounts and roles, as its release installs them.
+  # Its components run here as the admin, but what each of its identities
+  # may read is part of what SSM's security rests on
+  # (TestL1OnlyTheControllerReadsTheCA).
+  kubectl_admin apply -f "${serving}/config/core/200-serviceaccount.yaml" \
+    -f "${serving}/config/core/200-roles/" >/dev/null
   # The webhook first: the controller's first writes go through it.
   start_knative_component webhook "${serving}"
   wait_for kn-webhook 60 in_hub curl -sk -o /dev/null "https://${KNATIVE_IP[kn-webhook]}:8443/"

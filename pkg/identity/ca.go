@@ -38,8 +38,8 @@ import (
 const (
 	// CACommonName is the subject of the CA certificate SSM creates.
 	CACommonName = "ssm-ca"
-	// DefaultCAValidity is how long a CA created by EnsureCA lives. It is long
-	// because SSM does not rotate its CA (see the package doc).
+	// DefaultCAValidity is how long a CA SSM creates lives; it is rotated
+	// at two thirds of it (rotation.go), or earlier on request.
 	DefaultCAValidity = 10 * 365 * 24 * time.Hour
 	// DefaultLeafValidity is used when LeafSpec.Validity is zero. Leaves are
 	// renewed after 2/3 of it, so a controller outage of up to a third of it

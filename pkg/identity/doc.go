@@ -21,8 +21,10 @@ limitations under the License.
 // leaf certificates, the Secrets the controller keeps them in, and the TLS
 // configs and gRPC interceptors that verify and authorise each peer.
 //
-// The CA Secret ("ssm-ca", keys ca.crt and ca.key) is created once and never
-// replaced by SSM, because every leaf is signed by it: if it is corrupt, delete
-// the Secret; the controller then creates a new CA and re-issues every leaf
-// Secret. CA rotation is not automatic.
+// The CA Secret ("ssm-ca" in namespace "ssm-ca", keys ca.crt and ca.key) is
+// read only by the controller. Leaves carry a trust bundle, so the CA is
+// rotated without an outage (rotation.go): a successor is trusted before it
+// signs, and its predecessor until every leaf it signed has expired. A
+// corrupt CA Secret is never replaced silently: delete it, and the
+// controller creates a new CA and re-issues every leaf Secret.
 package identity

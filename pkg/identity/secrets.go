@@ -37,11 +37,17 @@ import (
 
 // Secret layout, in the key names Knative and cert-manager use.
 const (
-	// CASecretName is the CA Secret in the system namespace; only the
-	// controller may read it.
+	// CANamespace holds the CA Secret and nothing else. It is not the
+	// system namespace: there, Knative's activator and SSM's webhook may
+	// read every Secret (their Roles and informers cannot be narrowed by
+	// name), and neither has any business with SSM's CA key.
+	CANamespace = "ssm-ca"
+	// CASecretName is the CA Secret in CANamespace; of SSM's identities
+	// only the controller may read it.
 	CASecretName = "ssm-ca"
-	// CACertKey holds the PEM CA certificate, in the CA Secret and in every
-	// leaf Secret (as the trust bundle).
+	// CACertKey holds the PEM certificate of the signing CA in the CA
+	// Secret, and the trust bundle (every CA to trust now) in every leaf
+	// Secret.
 	CACertKey = "ca.crt"
 	// CAKeyKey holds the PEM CA private key, in the CA Secret only.
 	CAKeyKey = "ca.key"
@@ -49,6 +55,14 @@ const (
 	TLSCertKey = corev1.TLSCertKey
 	TLSKeyKey  = corev1.TLSPrivateKeyKey
 )
+
+// IsCASecret says whether obj is SSM's CA Secret. Issuers other than the
+// CA's owner watch it so that a rotation's new trust bundle reaches every
+// leaf they keep.
+func IsCASecret(obj any) bool {
+	s, ok := obj.(*corev1.Secret)
+	return ok && s.Namespace == CANamespace && s.Name == CASecretName
+}
 
 // CASecretError says which key of the CA Secret is unusable. SSM never
 // replaces a bad CA Secret by itself: every leaf is signed by that CA, and a
@@ -72,45 +86,60 @@ func (e *CASecretError) Error() string {
 
 func (e *CASecretError) Unwrap() error { return e.Err }
 
-// MakeCASecret builds the CA Secret holding ca.
+// MakeCASecret builds the CA Secret holding ca as the signing CA.
 func MakeCASecret(namespace string, ca *CA) *corev1.Secret {
-	certPEM, keyPEM := ca.PEM()
-	return &corev1.Secret{
+	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: namespace,
 			Name:      CASecretName,
 			Labels:    map[string]string{ssm.ManagedByLabelKey: ssm.ManagedByLabelValue},
 		},
 		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{CACertKey: certPEM, CAKeyKey: keyPEM},
 	}
+	writeCAState(secret, caState{signer: ca})
+	return secret
 }
 
-// MakeLeafSecret builds a kubernetes.io/tls Secret holding a leaf issued by
-// ca, with ca's certificate as the trust bundle.
-func MakeLeafSecret(namespace, name string, ca *CA, certPEM, keyPEM []byte) *corev1.Secret {
-	caPEM, _ := ca.PEM()
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: namespace,
-			Name:      name,
-			Labels:    map[string]string{ssm.ManagedByLabelKey: ssm.ManagedByLabelValue},
-		},
-		Type: corev1.SecretTypeTLS,
-		Data: map[string][]byte{
-			TLSCertKey: slices.Clone(certPEM),
-			TLSKeyKey:  slices.Clone(keyPEM),
-			CACertKey:  caPEM,
-		},
+// writeCAState puts s into secret, keeping its other keys and annotations.
+func writeCAState(secret *corev1.Secret, s caState) {
+	if secret.Data == nil {
+		secret.Data = map[string][]byte{}
 	}
+	secret.Data[CACertKey], secret.Data[CAKeyKey] = s.signer.PEM()
+	delete(secret.Data, NextCertKey)
+	delete(secret.Data, NextKeyKey)
+	if s.next != nil {
+		secret.Data[NextCertKey], secret.Data[NextKeyKey] = s.next.PEM()
+	}
+	delete(secret.Data, RetiredCertKey)
+	if len(s.retired) > 0 {
+		secret.Data[RetiredCertKey] = formatRetired(s.retired)
+	}
+	annotations := maps.Clone(secret.Annotations)
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	delete(annotations, NextTrustedAtAnnotationKey)
+	if s.next != nil {
+		annotations[NextTrustedAtAnnotationKey] = s.nextTrustedAt.UTC().Format(time.RFC3339)
+	}
+	if s.rotatedFor != "" {
+		annotations[RotatedForAnnotationKey] = s.rotatedFor
+	}
+	if len(annotations) == 0 {
+		annotations = nil
+	}
+	secret.Annotations = annotations
 }
 
-// EnsureCA returns the CA from the CA Secret in namespace, creating the
-// Secret with a new CA (valid DefaultCAValidity from now) if it is missing.
-// A Secret that exists but does not hold a usable CA is a *CASecretError.
+// EnsureCA returns SSM's CA from the CA Secret in namespace, creating the
+// Secret with a new CA (valid DefaultCAValidity from now) if it is missing,
+// and moving a rotation on (see rotation.go). Only the CA's owner, the
+// leader of the certificates reconciler, calls it; other issuers LoadCA. A
+// Secret that exists but does not hold a usable CA is a *CASecretError.
 // An operator may provision the Secret with their own CA beforehand; it is
 // used as is and need not carry the managed-by label.
-func EnsureCA(ctx context.Context, kube kubernetes.Interface, lister corev1listers.SecretLister, namespace string, now time.Time) (*CA, error) {
+func EnsureCA(ctx context.Context, kube kubernetes.Interface, lister corev1listers.SecretLister, namespace string, now time.Time) (*Authority, error) {
 	secret, err := lister.Secrets(namespace).Get(CASecretName)
 	if apierrs.IsNotFound(err) {
 		return createCA(ctx, kube, namespace, now)
@@ -118,10 +147,42 @@ func EnsureCA(ctx context.Context, kube kubernetes.Interface, lister corev1liste
 	if err != nil {
 		return nil, fmt.Errorf("getting CA Secret %s/%s: %w", namespace, CASecretName, err)
 	}
-	return caFromSecret(secret, now)
+	state, err := caStateFromSecret(secret, now)
+	if err != nil {
+		return nil, err
+	}
+	stepped, did, err := state.step(now, secret.Annotations[RotateCAAnnotationKey])
+	if err != nil {
+		return nil, fmt.Errorf("CA Secret %s/%s: %w", namespace, CASecretName, err)
+	}
+	if did == "" {
+		return state.authority(), nil
+	}
+	updated := secret.DeepCopy()
+	writeCAState(updated, stepped)
+	if _, err := kube.CoreV1().Secrets(namespace).Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
+		return nil, fmt.Errorf("CA Secret %s/%s: %s: %w", namespace, CASecretName, did, err)
+	}
+	logging.FromContext(ctx).Infof("CA Secret %s/%s: %s", namespace, CASecretName, did)
+	return stepped.authority(), nil
 }
 
-func createCA(ctx context.Context, kube kubernetes.Interface, namespace string, now time.Time) (*CA, error) {
+// LoadCA returns SSM's CA from the CA Secret in namespace as it is, for
+// issuers other than its owner: it never creates or rotates it.
+func LoadCA(lister corev1listers.SecretLister, namespace string, now time.Time) (*Authority, error) {
+	secret, err := lister.Secrets(namespace).Get(CASecretName)
+	if err != nil {
+		return nil, fmt.Errorf("getting CA Secret %s/%s (the controller's certificates reconciler creates it): %w",
+			namespace, CASecretName, err)
+	}
+	state, err := caStateFromSecret(secret, now)
+	if err != nil {
+		return nil, err
+	}
+	return state.authority(), nil
+}
+
+func createCA(ctx context.Context, kube kubernetes.Interface, namespace string, now time.Time) (*Authority, error) {
 	ca, err := NewCA(now, DefaultCAValidity)
 	if err != nil {
 		return nil, fmt.Errorf("creating CA for Secret %s/%s: %w", namespace, CASecretName, err)
@@ -136,48 +197,97 @@ func createCA(ctx context.Context, kube kubernetes.Interface, namespace string, 
 		if getErr != nil {
 			return nil, fmt.Errorf("re-reading CA Secret %s/%s after a create race: %w", namespace, CASecretName, getErr)
 		}
-		return caFromSecret(secret, now)
+		state, err := caStateFromSecret(secret, now)
+		if err != nil {
+			return nil, err
+		}
+		return state.authority(), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating CA Secret %s/%s: %w", namespace, CASecretName, err)
 	}
 	logging.FromContext(ctx).Infof("Created CA Secret %s/%s, valid until %s",
 		namespace, CASecretName, ca.Certificate().NotAfter.UTC().Format(time.RFC3339))
-	return ca, nil
+	return caState{signer: ca}.authority(), nil
 }
 
-func caFromSecret(secret *corev1.Secret, now time.Time) (*CA, error) {
+func caStateFromSecret(secret *corev1.Secret, now time.Time) (caState, error) {
 	fail := func(key string, err error) error {
 		return &CASecretError{Namespace: secret.Namespace, Name: secret.Name, Key: key, Err: err}
 	}
-	certPEM, keyPEM := secret.Data[CACertKey], secret.Data[CAKeyKey]
+	signer, err := caFromKeys(secret, CACertKey, CAKeyKey, fail)
+	if err != nil {
+		return caState{}, err
+	}
+	if !now.Before(signer.cert.NotAfter) {
+		return caState{}, fail(CACertKey, fmt.Errorf("CA expired at %s", signer.cert.NotAfter.UTC().Format(time.RFC3339)))
+	}
+	state := caState{signer: signer, rotatedFor: secret.Annotations[RotatedForAnnotationKey]}
+	_, hasNextCert := secret.Data[NextCertKey]
+	_, hasNextKey := secret.Data[NextKeyKey]
+	if hasNextCert || hasNextKey {
+		if state.next, err = caFromKeys(secret, NextCertKey, NextKeyKey, fail); err != nil {
+			return caState{}, err
+		}
+		at, err := time.Parse(time.RFC3339, secret.Annotations[NextTrustedAtAnnotationKey])
+		if err != nil {
+			return caState{}, fail("", fmt.Errorf("annotation %s: %w", NextTrustedAtAnnotationKey, err))
+		}
+		state.nextTrustedAt = at
+	}
+	if data, ok := secret.Data[RetiredCertKey]; ok {
+		if state.retired, err = parseRetired(data); err != nil {
+			return caState{}, fail(RetiredCertKey, err)
+		}
+	}
+	return state, nil
+}
+
+// caFromKeys parses the CA held in certKey and keyKey of secret.
+func caFromKeys(secret *corev1.Secret, certKey, keyKey string, fail func(string, error) error) (*CA, error) {
+	certPEM, keyPEM := secret.Data[certKey], secret.Data[keyKey]
 	if len(certPEM) == 0 {
-		return nil, fail(CACertKey, fmt.Errorf("missing or empty"))
+		return nil, fail(certKey, fmt.Errorf("missing or empty"))
 	}
 	if len(keyPEM) == 0 {
-		return nil, fail(CAKeyKey, fmt.Errorf("missing or empty"))
+		return nil, fail(keyKey, fmt.Errorf("missing or empty"))
 	}
 	if _, err := parseSingleCertificate(certPEM); err != nil {
-		return nil, fail(CACertKey, err)
+		return nil, fail(certKey, err)
 	}
 	if _, err := parsePrivateKey(keyPEM); err != nil {
-		return nil, fail(CAKeyKey, err)
+		return nil, fail(keyKey, err)
 	}
 	ca, err := ParseCA(certPEM, keyPEM)
 	if err != nil {
 		return nil, fail("", err)
 	}
-	if !now.Before(ca.cert.NotAfter) {
-		return nil, fail(CACertKey, fmt.Errorf("CA expired at %s", ca.cert.NotAfter.UTC().Format(time.RFC3339)))
-	}
 	return ca, nil
+}
+
+// MakeLeafSecret builds a kubernetes.io/tls Secret holding a leaf issued by
+// auth's signer, with auth's trust bundle as ca.crt.
+func MakeLeafSecret(namespace, name string, auth *Authority, certPEM, keyPEM []byte) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: namespace,
+			Name:      name,
+			Labels:    map[string]string{ssm.ManagedByLabelKey: ssm.ManagedByLabelValue},
+		},
+		Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{
+			TLSCertKey: slices.Clone(certPEM),
+			TLSKeyKey:  slices.Clone(keyPEM),
+			CACertKey:  slices.Clone(auth.Trust),
+		},
+	}
 }
 
 // EnsureLeaf makes the leaf Secret namespace/name hold a certificate for spec
 // issued by ca that does not need renewal, and says whether it wrote. It
 // writes nothing when the Secret is current, and refuses to touch a Secret of
 // that name not labelled as managed by SSM.
-func EnsureLeaf(ctx context.Context, kube kubernetes.Interface, lister corev1listers.SecretLister, ca *CA,
+func EnsureLeaf(ctx context.Context, kube kubernetes.Interface, lister corev1listers.SecretLister, ca *Authority,
 	namespace, name string, spec LeafSpec, now time.Time) (changed bool, err error) {
 	if err := validateLeafSpec(spec); err != nil {
 		return false, fmt.Errorf("leaf Secret %s/%s: %w", namespace, name, err)
@@ -198,8 +308,8 @@ func EnsureLeaf(ctx context.Context, kube kubernetes.Interface, lister corev1lis
 	return updateLeafIfDue(ctx, kube, ca, existing, spec, now)
 }
 
-func createLeaf(ctx context.Context, kube kubernetes.Interface, ca *CA, namespace, name string, spec LeafSpec, now time.Time) (bool, error) {
-	certPEM, keyPEM, err := ca.Issue(now, spec)
+func createLeaf(ctx context.Context, kube kubernetes.Interface, ca *Authority, namespace, name string, spec LeafSpec, now time.Time) (bool, error) {
+	certPEM, keyPEM, err := ca.Signer.Issue(now, spec)
 	if err != nil {
 		return false, fmt.Errorf("issuing leaf for Secret %s/%s: %w", namespace, name, err)
 	}
@@ -214,7 +324,7 @@ func createLeaf(ctx context.Context, kube kubernetes.Interface, ca *CA, namespac
 	return true, nil
 }
 
-func updateLeafIfDue(ctx context.Context, kube kubernetes.Interface, ca *CA, existing *corev1.Secret, spec LeafSpec, now time.Time) (bool, error) {
+func updateLeafIfDue(ctx context.Context, kube kubernetes.Interface, ca *Authority, existing *corev1.Secret, spec LeafSpec, now time.Time) (bool, error) {
 	if existing.Labels[ssm.ManagedByLabelKey] != ssm.ManagedByLabelValue {
 		return false, fmt.Errorf("leaf Secret %s/%s exists but is not labelled %s=%s; refusing to overwrite it",
 			existing.Namespace, existing.Name, ssm.ManagedByLabelKey, ssm.ManagedByLabelValue)
@@ -228,7 +338,7 @@ func updateLeafIfDue(ctx context.Context, kube kubernetes.Interface, ca *CA, exi
 	if reason == "" {
 		return false, nil
 	}
-	certPEM, keyPEM, err := ca.Issue(now, spec)
+	certPEM, keyPEM, err := ca.Signer.Issue(now, spec)
 	if err != nil {
 		return false, fmt.Errorf("issuing leaf for Secret %s/%s: %w", existing.Namespace, existing.Name, err)
 	}
@@ -247,19 +357,18 @@ func updateLeafIfDue(ctx context.Context, kube kubernetes.Interface, ca *CA, exi
 }
 
 // leafReissueReason is "" when the Secret holds a current certificate for
-// spec, its matching key and ca's certificate as bundle; otherwise it says
+// spec, its matching key and ca's trust bundle; otherwise it says
 // what is wrong.
-func leafReissueReason(ca *CA, secret *corev1.Secret, spec LeafSpec, now time.Time) string {
+func leafReissueReason(ca *Authority, secret *corev1.Secret, spec LeafSpec, now time.Time) string {
 	certPEM := secret.Data[TLSCertKey]
-	if due, reason := NeedsRenewal(ca, certPEM, now); due {
+	if due, reason := NeedsRenewal(ca.Signer, certPEM, now); due {
 		return reason
 	}
 	if _, err := tls.X509KeyPair(certPEM, secret.Data[TLSKeyKey]); err != nil {
 		return "key does not match certificate: " + err.Error()
 	}
-	caPEM, _ := ca.PEM()
-	if string(secret.Data[CACertKey]) != string(caPEM) {
-		return CACertKey + " is not the current CA certificate"
+	if string(secret.Data[CACertKey]) != string(ca.Trust) {
+		return CACertKey + " is not the current trust bundle"
 	}
 	cert, err := parseSingleCertificate(certPEM)
 	if err != nil {

@@ -152,7 +152,10 @@ func TestEnsureCA(t *testing.T) {
 			if err != nil {
 				t.Fatalf("EnsureCA: %v", err)
 			}
-			gotCert, _ := ca.PEM()
+			gotCert, _ := ca.Signer.PEM()
+			if string(ca.Trust) != string(gotCert) || !ca.NextStep.IsZero() {
+				t.Errorf("trust bundle of a CA with no rotation under way = %q (next step %v), want just the CA", ca.Trust, ca.NextStep)
+			}
 			if tt.wantCert != nil {
 				if string(gotCert) != string(tt.wantCert) {
 					t.Error("EnsureCA returned a CA other than the one in the Secret")
@@ -169,8 +172,8 @@ func TestEnsureCA(t *testing.T) {
 			if string(stored.Data["ca.crt"]) != string(gotCert) || len(stored.Data["ca.key"]) == 0 {
 				t.Error("created Secret does not hold the returned CA under ca.crt and ca.key")
 			}
-			if want := time.Date(2035, 12, 31, 3, 4, 5, 0, time.UTC); !ca.Certificate().NotAfter.Equal(want) {
-				t.Errorf("new CA NotAfter = %v, want %v (3650 days, two leap years)", ca.Certificate().NotAfter, want)
+			if want := time.Date(2035, 12, 31, 3, 4, 5, 0, time.UTC); !ca.Signer.Certificate().NotAfter.Equal(want) {
+				t.Errorf("new CA NotAfter = %v, want %v (3650 days, two leap years)", ca.Signer.Certificate().NotAfter, want)
 			}
 		})
 	}

@@ -180,7 +180,7 @@ func TestEnsureLeaf(t *testing.T) {
 			t.Parallel()
 			kube, lister := newSecretFixture(t, tt.clientObjs, tt.listerObjs)
 			ctx := logtesting.TestContextWithLogger(t)
-			changed, err := EnsureLeaf(ctx, kube, lister, ca, systemNamespace, "ssm-pool-tls", tt.spec, tt.now)
+			changed, err := EnsureLeaf(ctx, kube, lister, &Authority{Signer: ca, Trust: caPEM(ca)}, systemNamespace, "ssm-pool-tls", tt.spec, tt.now)
 			if diff := cmp.Diff(tt.wantActions, actionVerbs(kube)); diff != "" {
 				t.Errorf("API actions (-want +got):\n%s", diff)
 			}

@@ -69,7 +69,7 @@ var _ pkgreconciler.LeaderAware = (*Reconciler)(nil)
 
 // caKey is the one key of the work queue: every Secret is looked at under it.
 func (r *Reconciler) caKey() types.NamespacedName {
-	return types.NamespacedName{Namespace: r.namespace, Name: identity.CASecretName}
+	return types.NamespacedName{Namespace: identity.CANamespace, Name: identity.CASecretName}
 }
 
 // Leaf is one fixed certificate and the Secret that holds it.
@@ -108,7 +108,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
 	}
 	logger := logging.FromContext(ctx)
 	now := r.clock.Now()
-	ca, err := identity.EnsureCA(ctx, r.kube, r.secrets, r.namespace, now)
+	ca, err := identity.EnsureCA(ctx, r.kube, r.secrets, identity.CANamespace, now)
 	if err != nil {
 		return fmt.Errorf("SSM's CA: %w", err)
 	}
@@ -121,5 +121,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
 			logger.Infow("issued certificate", "secret", r.namespace+"/"+leaf.Secret, "identity", leaf.Spec.ID.String())
 		}
 	}
-	return controller.NewRequeueAfter(RecheckPeriod)
+	recheck := RecheckPeriod
+	if !ca.NextStep.IsZero() && ca.NextStep.Sub(now) < recheck {
+		// A rotation is under way: look again when it moves on.
+		recheck = max(ca.NextStep.Sub(now), time.Second)
+	}
+	return controller.NewRequeueAfter(recheck)
 }

@@ -53,7 +53,8 @@ import (
 func reconcileOnce(t *testing.T, kube *fake.Clientset, now time.Time) {
 	t.Helper()
 	indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
-	list, err := kube.CoreV1().Secrets("knative-serving").List(context.Background(), metav1.ListOptions{})
+	// Every namespace: the leaves are in knative-serving, the CA in ssm-ca.
+	list, err := kube.CoreV1().Secrets(metav1.NamespaceAll).List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func reconcileOnce(t *testing.T, kube *fake.Clientset, now time.Time) {
 		clock:       clocktesting.NewFakePassiveClock(now),
 	}
 	leadEverything(t, r)
-	err = r.Reconcile(context.Background(), "knative-serving/ssm-ca")
+	err = r.Reconcile(context.Background(), "ssm-ca/ssm-ca")
 	if ok, after := controller.IsRequeueKey(err); !ok || after != time.Hour {
 		t.Fatalf("Reconcile() = %v, want a requeue after 1h", err)
 	}
@@ -207,7 +208,7 @@ func TestReconcileRenewsALeafDueForRenewal(t *testing.T) {
 
 func TestCertificatesWriteOnlyAsLeader(t *testing.T) {
 	t.Parallel()
-	caKey := types.NamespacedName{Namespace: "knative-testing", Name: "ssm-ca"}
+	caKey := types.NamespacedName{Namespace: "ssm-ca", Name: "ssm-ca"}
 	tests := []struct {
 		name         string
 		bucket       pkgreconciler.Bucket
@@ -218,12 +219,12 @@ func TestCertificatesWriteOnlyAsLeader(t *testing.T) {
 		name:         "promoted for every key: the CA key is enqueued, the CA and every leaf issued",
 		bucket:       pkgreconciler.UniversalBucket(),
 		leads:        true,
-		wantEnqueued: []types.NamespacedName{{Namespace: "knative-testing", Name: "ssm-ca"}},
+		wantEnqueued: []types.NamespacedName{{Namespace: "ssm-ca", Name: "ssm-ca"}},
 		wantWrites: []string{
 			"create secrets knative-testing/ssm-activator-tls",
-			"create secrets knative-testing/ssm-ca",
 			"create secrets knative-testing/ssm-controller-tls",
 			"create secrets knative-testing/ssm-pool-tls",
+			"create secrets ssm-ca/ssm-ca",
 		},
 	}, {
 		name:   "promoted for a bucket without the CA key: still nothing is written",

@@ -83,7 +83,7 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	secretInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
 		FilterFunc: func(obj any) bool {
 			s, ok := obj.(*corev1.Secret)
-			return ok && s.Namespace == namespace && r.manages(s.Name)
+			return ok && r.manages(s.Namespace, s.Name)
 		},
 		Handler: controller.HandleAll(enqueue),
 	})
@@ -91,9 +91,12 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	return impl
 }
 
-func (r *Reconciler) manages(name string) bool {
-	if name == identity.CASecretName {
-		return true
+func (r *Reconciler) manages(namespace, name string) bool {
+	if namespace == identity.CANamespace {
+		return name == identity.CASecretName
+	}
+	if namespace != r.namespace {
+		return false
 	}
 	for _, leaf := range r.Leaves() {
 		if leaf.Secret == name {
@@ -123,7 +126,6 @@ func NewWorkloadController(ctx context.Context, _ configmap.Watcher) *controller
 		kube:        kubeclient.Get(ctx),
 		deployments: deployments,
 		secrets:     secretInformer.Lister(),
-		namespace:   system.Namespace(),
 		trustDomain: TrustDomain(),
 		clock:       clock.RealClock{},
 	}
@@ -132,5 +134,13 @@ func NewWorkloadController(ctx context.Context, _ configmap.Watcher) *controller
 		Logger:        logging.FromContext(ctx),
 	})
 	deploymentInformer.Informer().AddEventHandler(controller.HandleAll(impl.Enqueue))
+	// A new trust bundle (a CA rotation) must reach every workload
+	// certificate before the new CA signs.
+	secretInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: identity.IsCASecret,
+		Handler: controller.HandleAll(func(any) {
+			impl.FilteredGlobalResync(func(any) bool { return true }, deploymentInformer.Informer())
+		}),
+	})
 	return impl
 }

@@ -48,7 +48,6 @@ type WorkloadReconciler struct {
 	kube        kubernetes.Interface
 	deployments appsv1listers.DeploymentLister
 	secrets     corev1listers.SecretLister
-	namespace   string // where SSM's CA lives
 	trustDomain string
 	clock       clock.PassiveClock
 }
@@ -79,7 +78,7 @@ func (r *WorkloadReconciler) Reconcile(ctx context.Context, key string) error {
 	}
 	sa := identity.ServiceAccountName(dep.Spec.Template.Spec.ServiceAccountName)
 	now := r.clock.Now()
-	ca, err := identity.EnsureCA(ctx, r.kube, r.secrets, r.namespace, now)
+	ca, err := identity.LoadCA(r.secrets, identity.CANamespace, now)
 	if err != nil {
 		return fmt.Errorf("SSM's CA: %w", err)
 	}

@@ -71,7 +71,6 @@ func reconcileWorkload(t *testing.T, kube *fake.Clientset, dep *appsv1.Deploymen
 		kube:        kube,
 		deployments: appsv1listers.NewDeploymentLister(deps),
 		secrets:     corev1listers.NewSecretLister(secrets),
-		namespace:   "knative-serving",
 		trustDomain: "cluster.local",
 		clock:       clocktesting.NewFakePassiveClock(now),
 	}
@@ -105,7 +104,7 @@ func TestWorkloadCertificates(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			kube := fake.NewSimpleClientset()
+			kube := fake.NewSimpleClientset(caSecretFor(t, now))
 			err := reconcileWorkload(t, kube, tc.dep, now)
 			if tc.wantSecret == "" {
 				if err != nil || len(writes(kube)) != 0 {
@@ -178,7 +177,7 @@ func TestWorkloadCertificatesWriteOnlyAsLeader(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			caSecret := identity.MakeCASecret("knative-testing", ca)
+			caSecret := identity.MakeCASecret(identity.CANamespace, ca)
 			if _, err := kube.CoreV1().Secrets(caSecret.Namespace).Create(ctx, caSecret, metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -218,4 +217,15 @@ func TestWorkloadCertificatesWriteOnlyAsLeader(t *testing.T) {
 			}
 		})
 	}
+}
+
+// caSecretFor is SSM's CA Secret as the certificates reconciler creates it:
+// other issuers only load it.
+func caSecretFor(t *testing.T, now time.Time) *corev1.Secret {
+	t.Helper()
+	ca, err := identity.NewCA(now.Add(-time.Hour), identity.DefaultCAValidity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return identity.MakeCASecret(identity.CANamespace, ca)
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
 	proxypoolinformer "github.com/serverless-mesh/ssm/pkg/client/injection/informers/ssm/v1alpha1/proxypool"
 	proxypoolreconciler "github.com/serverless-mesh/ssm/pkg/client/injection/reconciler/ssm/v1alpha1/proxypool"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/proxypool/resources"
 )
 
@@ -101,6 +102,14 @@ func NewController(cfg resources.Config, sizer Sizer, stats StatsReader) injecti
 		} {
 			inf.AddEventHandler(owned)
 		}
+		// A CA rotation's new trust bundle must reach every pool's
+		// certificate before the new CA signs.
+		secretInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+			FilterFunc: identity.IsCASecret,
+			Handler: controller.HandleAll(func(any) {
+				impl.FilteredGlobalResync(func(any) bool { return true }, poolInformer.Informer())
+			}),
+		})
 		return impl
 	}
 }

@@ -41,7 +41,7 @@ func (r *Reconciler) ensurePoolIdentity(ctx context.Context, pool *v1alpha1.Prox
 		return err
 	}
 	now := r.now()
-	ca, err := identity.EnsureCA(ctx, r.kubeClient, r.secretLister, r.cfg.SystemNamespace, now)
+	ca, err := identity.LoadCA(r.secretLister, identity.CANamespace, now)
 	if err != nil {
 		return fmt.Errorf("SSM's CA: %w", err)
 	}

@@ -24,12 +24,14 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm/v1alpha1"
+	"github.com/serverless-mesh/ssm/pkg/identity"
 	"github.com/serverless-mesh/ssm/pkg/reconciler/proxypool/resources"
 )
 
@@ -76,7 +78,7 @@ func writesOf(kube *fake.Clientset) []string {
 func TestEnsurePoolIdentity(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	kube := fake.NewSimpleClientset()
+	kube := fake.NewSimpleClientset(caSecretFor(t, now))
 	pool := &v1alpha1.ProxyPool{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "fast"}}
 
 	if err := identityReconciler(t, kube, now).ensurePoolIdentity(context.Background(), pool); err != nil {
@@ -84,8 +86,7 @@ func TestEnsurePoolIdentity(t *testing.T) {
 	}
 	want := []string{
 		"create serviceaccounts team-a",
-		"create secrets knative-serving", // SSM's CA
-		"create secrets team-a",          // the pool's certificate
+		"create secrets team-a", // the pool's certificate (SSM's CA is only loaded)
 	}
 	if got := writesOf(kube); !slices.Equal(got, want) {
 		t.Fatalf("writes = %v, want %v", got, want)
@@ -121,4 +122,15 @@ func TestEnsurePoolIdentity(t *testing.T) {
 	if got := writesOf(kube); len(got) != 0 {
 		t.Errorf("second call wrote %v, want nothing", got)
 	}
+}
+
+// caSecretFor is SSM's CA Secret as the certificates reconciler creates it:
+// other issuers only load it.
+func caSecretFor(t *testing.T, now time.Time) *corev1.Secret {
+	t.Helper()
+	ca, err := identity.NewCA(now.Add(-time.Hour), identity.DefaultCAValidity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return identity.MakeCASecret(identity.CANamespace, ca)
 }
