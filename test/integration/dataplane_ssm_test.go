@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,25 @@ func TestDataplaneSidecarlessSSMRevision(t *testing.T) {
 			t.Errorf("pod annotation %s = %q, want %q", k, got, want)
 		}
 	}
+
+	// Its user container is behind queue-proxy: the controller keeps a
+	// NetworkPolicy that admits only queue-proxy's ports. (Nothing here
+	// enforces NetworkPolicies; on a cluster, the network plugin does.)
+	eventually(t, "the NetworkPolicy of "+revision, 30*time.Second, func(ctx context.Context) (bool, error) {
+		np, err := c.kube.NetworkingV1().NetworkPolicies(dataplaneNS).Get(ctx, revision+"-ssm", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		var ports []int32
+		for _, rule := range np.Spec.Ingress {
+			for _, p := range rule.Ports {
+				ports = append(ports, p.Port.IntVal)
+			}
+		}
+		want := []int32{8012, 8013, 8022, 8112, 8113, 9090, 9091}
+		return np.Spec.PodSelector.MatchLabels["serving.knative.dev/revision"] == revision && len(np.Spec.Ingress) == 1 &&
+			len(np.Spec.Ingress[0].From) == 0 && slices.Equal(ports, want), fmt.Errorf("spec %+v", np.Spec)
+	})
 
 	// Through SSM's activator: mTLS to the plugin, answered by the function.
 	client := &http.Client{Timeout: 30 * time.Second}

@@ -29,6 +29,7 @@ import (
 	endpointsinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/endpoints"
 	servicefilteredinformer "knative.dev/pkg/client/injection/kube/informers/core/v1/service/filtered"
 	slicefilteredinformer "knative.dev/pkg/client/injection/kube/informers/discovery/v1/endpointslice/filtered"
+	networkpolicyfilteredinformer "knative.dev/pkg/client/injection/kube/informers/networking/v1/networkpolicy/filtered"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
@@ -43,8 +44,8 @@ import (
 // Label selectors of the filtered informers this controller uses;
 // cmd/controller registers them.
 const (
-	// ObjectLabelSelector selects SSM's own objects: lease Services and
-	// their slices.
+	// ObjectLabelSelector selects SSM's own objects: lease Services, their
+	// slices and the revisions' NetworkPolicies.
 	ObjectLabelSelector = ssm.ManagedByLabelKey + "=" + ssm.ManagedByLabelValue
 	// ActivatorSliceSelector selects the activator Service's slices.
 	ActivatorSliceSelector = discoveryv1.LabelServiceName + "=" + ActivatorServiceName
@@ -59,6 +60,7 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	deployments := deploymentfilteredinformer.Get(ctx, RevisionDeploymentSelector)
 	services := servicefilteredinformer.Get(ctx, ObjectLabelSelector)
 	slices := slicefilteredinformer.Get(ctx, ObjectLabelSelector)
+	networkPolicies := networkpolicyfilteredinformer.Get(ctx, ObjectLabelSelector)
 	activatorSlices := slicefilteredinformer.Get(ctx, ActivatorSliceSelector)
 	endpoints := endpointsinformer.Get(ctx)
 	namespace := system.Namespace()
@@ -76,6 +78,7 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 		deployments:     deployments.Lister(),
 		services:        services.Lister(),
 		slices:          slices.Lister(),
+		networkPolicies: networkPolicies.Lister(),
 		activatorSlices: activatorSlices.Lister(),
 		endpoints:       endpoints.Lister(),
 		namespace:       namespace,
@@ -86,7 +89,8 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 	})
 
 	revisions.Informer().AddEventHandler(controller.HandleAll(impl.Enqueue))
-	// Deployments, lease Services and slices name their revision in a label.
+	// Deployments, lease Services, slices and NetworkPolicies name their
+	// revision in a label.
 	byRevisionLabel := func(obj any) {
 		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = tomb.Obj
@@ -100,7 +104,7 @@ func NewController(ctx context.Context, _ configmap.Watcher) *controller.Impl {
 			}
 		}
 	}
-	for _, inf := range []cache.SharedIndexInformer{deployments.Informer(), services.Informer(), slices.Informer()} {
+	for _, inf := range []cache.SharedIndexInformer{deployments.Informer(), services.Informer(), slices.Informer(), networkPolicies.Informer()} {
 		inf.AddEventHandler(controller.HandleAll(byRevisionLabel))
 	}
 	// The activator's pods and ssm-pool's replicas matter to every lease

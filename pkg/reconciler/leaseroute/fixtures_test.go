@@ -28,6 +28,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -38,6 +39,7 @@ import (
 	appsv1listers "k8s.io/client-go/listers/apps/v1"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	networkingv1listers "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	filteredfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
@@ -241,6 +243,7 @@ func newReconciler(t *testing.T, kube *fake.Clientset, revs ...*servingv1.Revisi
 		deployments:     appsv1listers.NewDeploymentLister(index(t, kube, appsv1.SchemeGroupVersion.WithResource("deployments"), "DeploymentList", revisionDeployments)),
 		services:        corev1listers.NewServiceLister(index(t, kube, corev1.SchemeGroupVersion.WithResource("services"), "ServiceList", ssmObjectsSelector)),
 		slices:          discoverylisters.NewEndpointSliceLister(index(t, kube, discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), "EndpointSliceList", ssmObjectsSelector)),
+		networkPolicies: networkingv1listers.NewNetworkPolicyLister(index(t, kube, networkingv1.SchemeGroupVersion.WithResource("networkpolicies"), "NetworkPolicyList", ssmObjectsSelector)),
 		activatorSlices: discoverylisters.NewEndpointSliceLister(index(t, kube, discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), "EndpointSliceList", activatorSlicesSelector)),
 		endpoints:       corev1listers.NewEndpointsLister(index(t, kube, corev1.SchemeGroupVersion.WithResource("endpoints"), "EndpointsList", "")),
 		namespace:       systemNS,
@@ -304,6 +307,43 @@ func storedServices(t *testing.T, kube *fake.Clientset) []*corev1.Service {
 		out = append(out, o.(*corev1.Service))
 	}
 	return out
+}
+
+func storedNetworkPolicies(t *testing.T, kube *fake.Clientset) []*networkingv1.NetworkPolicy {
+	t.Helper()
+	var out []*networkingv1.NetworkPolicy
+	for _, o := range stored(t, kube, networkingv1.SchemeGroupVersion.WithResource("networkpolicies"), "NetworkPolicyList", ns) {
+		out = append(out, o.(*networkingv1.NetworkPolicy))
+	}
+	return out
+}
+
+// networkPolicy is what keeps a sidecar-less revision's pods closed but
+// for queue-proxy's ports, written out.
+func networkPolicy(revisionName string) *networkingv1.NetworkPolicy {
+	port := func(p int32) networkingv1.NetworkPolicyPort {
+		return networkingv1.NetworkPolicyPort{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(p))}
+	}
+	return &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: ns,
+			Name:      revisionName + "-ssm",
+			Labels:    map[string]string{"serving.knative.dev/revision": revisionName, "app.kubernetes.io/managed-by": "ssm"},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "serving.knative.dev/v1", Kind: "Revision", Name: revisionName, UID: "rev-uid",
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+			}},
+		},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"serving.knative.dev/revision": revisionName}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			// queue-proxy's ports: serving (HTTP, h2c), admin, Knative's
+			// internal TLS, SSM's mTLS, the two metrics ports. Not 8080.
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{
+				port(8012), port(8013), port(8022), port(8112), port(8113), port(9090), port(9091),
+			}}},
+		},
+	}
 }
 
 func storedSlices(t *testing.T, kube *fake.Clientset) []*discoveryv1.EndpointSlice {

@@ -32,6 +32,7 @@ import (
 	appsv1listers "k8s.io/client-go/listers/apps/v1"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	networkingv1listers "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
@@ -48,8 +49,9 @@ import (
 // namespace; its slices are the fallback of every lease Service.
 const ActivatorServiceName = "activator-service"
 
-// Reconciler keeps one revision's lease Service and activator slice. Only
-// the leader of a revision's bucket writes them.
+// Reconciler keeps one sidecar-less revision's lease Service, activator
+// slice and NetworkPolicy. Only the leader of a revision's bucket writes
+// them.
 type Reconciler struct {
 	pkgreconciler.LeaderAwareFuncs
 
@@ -57,8 +59,9 @@ type Reconciler struct {
 	revisions   servinglisters.RevisionLister
 	deployments appsv1listers.DeploymentLister
 	// services and slices are SSM's own (filtered by its managed-by label).
-	services corev1listers.ServiceLister
-	slices   discoverylisters.EndpointSliceLister
+	services        corev1listers.ServiceLister
+	slices          discoverylisters.EndpointSliceLister
+	networkPolicies networkingv1listers.NetworkPolicyLister
 	// activatorSlices holds the activator Service's slices.
 	activatorSlices discoverylisters.EndpointSliceLister
 	// endpoints holds ssm-pool's Endpoints: which replicas are alive.
@@ -93,6 +96,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
 		return r.remove(ctx, rev)
 	}
 	if err := r.ensureService(ctx, rev); err != nil {
+		return err
+	}
+	if err := r.ensureNetworkPolicy(ctx, rev); err != nil {
 		return err
 	}
 	leased, err := r.leased(ctx, rev)
@@ -139,8 +145,8 @@ func (r *Reconciler) sidecarless(rev *servingv1.Revision) (bool, error) {
 	return dep.Spec.Template.Annotations[ssm.QueueProxyPluginAnnotationKey] == "enable", nil
 }
 
-// remove deletes the lease Service and activator slice of a revision whose
-// pods have sidecars again. The KIngress reconciler routes to the lease
+// remove deletes the lease Service, activator slice and NetworkPolicy of a
+// revision whose pods have sidecars again. The KIngress reconciler routes to the lease
 // Service only while it has a ready endpoint, so it moves back to Knative's
 // public Service on this deletion.
 func (r *Reconciler) remove(ctx context.Context, rev *servingv1.Revision) error {
@@ -155,6 +161,37 @@ func (r *Reconciler) remove(ctx context.Context, rev *servingv1.Revision) error 
 		if err := r.kube.DiscoveryV1().EndpointSlices(rev.Namespace).Delete(ctx, slice, metav1.DeleteOptions{}); err != nil && !apierrs.IsNotFound(err) {
 			return fmt.Errorf("deleting activator slice %s/%s: %w", rev.Namespace, slice, err)
 		}
+	}
+	policy := leaseroute.NetworkPolicyName(rev.Name)
+	if _, err := r.networkPolicies.NetworkPolicies(rev.Namespace).Get(policy); err == nil {
+		if err := r.kube.NetworkingV1().NetworkPolicies(rev.Namespace).Delete(ctx, policy, metav1.DeleteOptions{}); err != nil && !apierrs.IsNotFound(err) {
+			return fmt.Errorf("deleting NetworkPolicy %s/%s: %w", rev.Namespace, policy, err)
+		}
+	}
+	return nil
+}
+
+// ensureNetworkPolicy keeps the revision's pods closed but for
+// queue-proxy's ports (leaseroute.MakeNetworkPolicy).
+func (r *Reconciler) ensureNetworkPolicy(ctx context.Context, rev *servingv1.Revision) error {
+	desired := leaseroute.MakeNetworkPolicy(rev)
+	have, err := r.networkPolicies.NetworkPolicies(rev.Namespace).Get(desired.Name)
+	switch {
+	case apierrs.IsNotFound(err):
+		if _, err := r.kube.NetworkingV1().NetworkPolicies(rev.Namespace).Create(ctx, desired, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating NetworkPolicy %s/%s: %w", rev.Namespace, desired.Name, err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("getting NetworkPolicy %s/%s: %w", rev.Namespace, desired.Name, err)
+	case equality.Semantic.DeepEqual(have.Spec, desired.Spec) && equality.Semantic.DeepEqual(have.Labels, desired.Labels):
+		return nil
+	}
+	updated := have.DeepCopy()
+	updated.Labels = desired.Labels
+	updated.Spec = desired.Spec
+	if _, err := r.kube.NetworkingV1().NetworkPolicies(rev.Namespace).Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("updating NetworkPolicy %s/%s: %w", rev.Namespace, desired.Name, err)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -35,6 +36,7 @@ import (
 	_ "knative.dev/pkg/client/injection/kube/informers/core/v1/service/filtered/fake"
 	_ "knative.dev/pkg/client/injection/kube/informers/discovery/v1/endpointslice/filtered/fake"
 	_ "knative.dev/pkg/client/injection/kube/informers/factory/filtered/fake"
+	_ "knative.dev/pkg/client/injection/kube/informers/networking/v1/networkpolicy/filtered/fake"
 	"knative.dev/pkg/configmap"
 	"knative.dev/pkg/controller"
 	logtesting "knative.dev/pkg/logging/testing"
@@ -65,6 +67,7 @@ func TestReconcile(t *testing.T) {
 	const (
 		createSvc   = "create services fn-ns/hello-00001-ssm"
 		createSlice = "create endpointslices fn-ns/hello-00001-ssm-activator"
+		createNP    = "create networkpolicies fn-ns/hello-00001-ssm"
 	)
 	http := func(eps ...discoveryv1.Endpoint) *discoveryv1.EndpointSlice {
 		return fallbackSlice("hello-00001", "http", 8012, eps...)
@@ -83,14 +86,14 @@ func TestReconcile(t *testing.T) {
 		objects:    []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica)},
 		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
 		wantSlices: []*discoveryv1.EndpointSlice{http(activatorEndpoints()...)},
-		wantWrites: []string{createSlice, createSvc},
+		wantWrites: []string{createSlice, createNP, createSvc},
 	}, {
 		name:       "h2c revision: port 81 http2 and the activator's http2 port",
 		revs:       []*servingv1.Revision{revision("hello-00001", true)},
 		objects:    []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica)},
 		wantSvcs:   []*corev1.Service{leaseService("hello-00001", true)},
 		wantSlices: []*discoveryv1.EndpointSlice{fallbackSlice("hello-00001", "http2", 8013, activatorEndpoints()...)},
-		wantWrites: []string{createSlice, createSvc},
+		wantWrites: []string{createSlice, createNP, createSvc},
 	}, {
 		name: "a live replica publishes a ready proxy: the activator slice keeps its port and has no endpoint",
 		revs: []*servingv1.Revision{revision("hello-00001", false)},
@@ -98,7 +101,7 @@ func TestReconcile(t *testing.T) {
 			leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9")},
 		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
 		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9"), http()},
-		wantWrites: []string{createSlice, createSvc},
+		wantWrites: []string{createSlice, createNP, createSvc},
 	}, {
 		name: "a live replica's proxy with a nil Ready condition counts as ready",
 		revs: []*servingv1.Revision{revision("hello-00001", false)},
@@ -106,7 +109,7 @@ func TestReconcile(t *testing.T) {
 			leaseSlice("hello-00001", liveReplicaID, nil, "10.244.3.9")},
 		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
 		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", liveReplicaID, nil, "10.244.3.9"), http()},
-		wantWrites: []string{createSlice, createSvc},
+		wantWrites: []string{createSlice, createNP, createSvc},
 	}, {
 		name: "a live replica's slice without a ready proxy: the activator stays",
 		revs: []*servingv1.Revision{revision("hello-00001", false)},
@@ -114,7 +117,7 @@ func TestReconcile(t *testing.T) {
 			leaseSlice("hello-00001", liveReplicaID, ptr.To(false), "10.244.3.9")},
 		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
 		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", liveReplicaID, ptr.To(false), "10.244.3.9"), http(activatorEndpoints()...)},
-		wantWrites: []string{createSlice, createSvc},
+		wantWrites: []string{createSlice, createNP, createSvc},
 	}, {
 		name: "the slice of a replica not in ssm-pool's Endpoints is deleted and ignored",
 		revs: []*servingv1.Revision{revision("hello-00001", false)},
@@ -122,7 +125,7 @@ func TestReconcile(t *testing.T) {
 			leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20")},
 		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
 		wantSlices: []*discoveryv1.EndpointSlice{http(activatorEndpoints()...)},
-		wantWrites: []string{createSlice, createSvc, "delete endpointslices fn-ns/hello-00001-ssm-62f9025bcd"},
+		wantWrites: []string{createSlice, createNP, createSvc, "delete endpointslices fn-ns/hello-00001-ssm-62f9025bcd"},
 	}, {
 		name: "a gone replica's slice is deleted, a live one's still leases",
 		revs: []*servingv1.Revision{revision("hello-00001", false)},
@@ -131,7 +134,7 @@ func TestReconcile(t *testing.T) {
 			leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9")},
 		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
 		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9"), http()},
-		wantWrites: []string{createSlice, createSvc, "delete endpointslices fn-ns/hello-00001-ssm-62f9025bcd"},
+		wantWrites: []string{createSlice, createNP, createSvc, "delete endpointslices fn-ns/hello-00001-ssm-62f9025bcd"},
 	}, {
 		name: "ssm-pool's Endpoints name no pod: every lease slice counts",
 		revs: []*servingv1.Revision{revision("hello-00001", false)},
@@ -139,7 +142,7 @@ func TestReconcile(t *testing.T) {
 			leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20")},
 		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
 		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20"), http()},
-		wantWrites: []string{createSlice, createSvc},
+		wantWrites: []string{createSlice, createNP, createSvc},
 	}, {
 		name: "no ssm-pool Endpoints at all: every lease slice counts",
 		revs: []*servingv1.Revision{revision("hello-00001", false)},
@@ -147,7 +150,7 @@ func TestReconcile(t *testing.T) {
 			leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20")},
 		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
 		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", goneReplicaID, ptr.To(true), "10.244.3.20"), http()},
-		wantWrites: []string{createSlice, createSvc},
+		wantWrites: []string{createSlice, createNP, createSvc},
 	}, {
 		name: "another revision's lease slice does not count",
 		revs: []*servingv1.Revision{revision("hello-00001", false)},
@@ -155,7 +158,7 @@ func TestReconcile(t *testing.T) {
 			leaseSlice("hello-00002", liveReplicaID, ptr.To(true), "10.244.3.9")},
 		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
 		wantSlices: []*discoveryv1.EndpointSlice{http(activatorEndpoints()...), leaseSlice("hello-00002", liveReplicaID, ptr.To(true), "10.244.3.9")},
-		wantWrites: []string{createSlice, createSvc},
+		wantWrites: []string{createSlice, createNP, createSvc},
 	}, {
 		name: "a slice of a Service named activator-service outside the system namespace is not the activator",
 		revs: []*servingv1.Revision{revision("hello-00001", false)},
@@ -166,12 +169,12 @@ func TestReconcile(t *testing.T) {
 			func() *discoveryv1.EndpointSlice { s := http(); s.Ports = nil; return s }(),
 			func() *discoveryv1.EndpointSlice { s := activatorSlice(ns); s.Name = "impostor"; return s }(),
 		},
-		wantWrites: []string{createSlice, createSvc},
+		wantWrites: []string{createSlice, createNP, createSvc},
 	}, {
 		name: "leased now: the activator slice written earlier loses its endpoints",
 		revs: []*servingv1.Revision{revision("hello-00001", false)},
 		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
-			leaseService("hello-00001", false), http(activatorEndpoints()...),
+			leaseService("hello-00001", false), networkPolicy("hello-00001"), http(activatorEndpoints()...),
 			leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9")},
 		wantSvcs:   []*corev1.Service{leaseService("hello-00001", false)},
 		wantSlices: []*discoveryv1.EndpointSlice{leaseSlice("hello-00001", liveReplicaID, ptr.To(true), "10.244.3.9"), http()},
@@ -180,7 +183,7 @@ func TestReconcile(t *testing.T) {
 		name: "the revision became h2c: the Service and activator slice follow",
 		revs: []*servingv1.Revision{revision("hello-00001", true)},
 		objects: []runtime.Object{deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
-			leaseService("hello-00001", false), http(activatorEndpoints()...)},
+			leaseService("hello-00001", false), networkPolicy("hello-00001"), http(activatorEndpoints()...)},
 		wantSvcs:   []*corev1.Service{leaseService("hello-00001", true)},
 		wantSlices: []*discoveryv1.EndpointSlice{fallbackSlice("hello-00001", "http2", 8013, activatorEndpoints()...)},
 		wantWrites: []string{"update endpointslices fn-ns/hello-00001-ssm-activator", "update services fn-ns/hello-00001-ssm"},
@@ -218,7 +221,7 @@ func TestReconcile(t *testing.T) {
 		wantSlices: []*discoveryv1.EndpointSlice{
 			fallbackSlice("hello-00002", "http", 8012, activatorEndpoints()...),
 		},
-		wantWrites: []string{"create endpointslices fn-ns/hello-00002-ssm-activator", "create services fn-ns/hello-00002-ssm"},
+		wantWrites: []string{"create endpointslices fn-ns/hello-00002-ssm-activator", "create networkpolicies fn-ns/hello-00002-ssm", "create services fn-ns/hello-00002-ssm"},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,6 +257,47 @@ func TestReconcile(t *testing.T) {
 	}
 }
 
+// TestNetworkPolicy: a sidecar-less revision's pods take connections only
+// on queue-proxy's ports, so its user container cannot be reached around
+// the plugin; a NetworkPolicy changed by hand is put back, and it goes when
+// the revision's pods have sidecars again.
+func TestNetworkPolicy(t *testing.T) {
+	t.Parallel()
+	ctx := logtesting.TestContextWithLogger(t)
+	base := []runtime.Object{activatorSlice(systemNS), poolEndpoints(liveReplica)}
+	rev := revision("hello-00001", false)
+
+	kube := fake.NewClientset(append(base, deployment("hello-00001", pluginOn))...)
+	if err := newReconciler(t, kube, rev).Reconcile(ctx, "fn-ns/hello-00001"); err != nil {
+		t.Fatalf("Reconcile() = %v", err)
+	}
+	if diff := gocmp.Diff([]*networkingv1.NetworkPolicy{networkPolicy("hello-00001")}, storedNetworkPolicies(t, kube), ignoreServerFields); diff != "" {
+		t.Errorf("NetworkPolicies of a sidecar-less revision (-want +got):\n%s", diff)
+	}
+
+	opened := networkPolicy("hello-00001")
+	opened.Spec.Ingress = append(opened.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{})
+	kube = fake.NewClientset(append(base, deployment("hello-00001", pluginOn), leaseService("hello-00001", false), opened,
+		fallbackSlice("hello-00001", "http", 8012, activatorEndpoints()...))...)
+	if err := newReconciler(t, kube, rev).Reconcile(ctx, "fn-ns/hello-00001"); err != nil {
+		t.Fatalf("Reconcile() = %v", err)
+	}
+	if diff := gocmp.Diff([]*networkingv1.NetworkPolicy{networkPolicy("hello-00001")}, storedNetworkPolicies(t, kube), ignoreServerFields); diff != "" {
+		t.Errorf("a NetworkPolicy opened to every port by hand (-want +got):\n%s", diff)
+	}
+	if diff := gocmp.Diff([]string{"update networkpolicies fn-ns/hello-00001-ssm"}, writes(kube)); diff != "" {
+		t.Errorf("API writes (-want +got):\n%s", diff)
+	}
+
+	kube = fake.NewClientset(append(base, deployment("hello-00001", nil), leaseService("hello-00001", false), networkPolicy("hello-00001"))...)
+	if err := newReconciler(t, kube, rev).Reconcile(ctx, "fn-ns/hello-00001"); err != nil {
+		t.Fatalf("Reconcile() = %v", err)
+	}
+	if got := storedNetworkPolicies(t, kube); len(got) != 0 {
+		t.Errorf("NetworkPolicies of a revision with sidecars again: %v, want none", got)
+	}
+}
+
 func TestReconcileRejectsABadKey(t *testing.T) {
 	t.Parallel()
 	kube := fake.NewClientset()
@@ -285,7 +329,7 @@ func TestReconcileLeavesAPIServerDefaultsAlone(t *testing.T) {
 	asStored.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicySingleStack)
 	asStored.Spec.InternalTrafficPolicy = ptr.To(corev1.ServiceInternalTrafficPolicyCluster)
 	kube := fake.NewClientset(deployment("hello-00001", pluginOn), activatorSlice(systemNS), poolEndpoints(liveReplica),
-		asStored, fallbackSlice("hello-00001", "http", 8012, activatorEndpoints()...))
+		asStored, networkPolicy("hello-00001"), fallbackSlice("hello-00001", "http", 8012, activatorEndpoints()...))
 	if err := newReconciler(t, kube, revision("hello-00001", false)).Reconcile(logtesting.TestContextWithLogger(t), "fn-ns/hello-00001"); err != nil {
 		t.Fatalf("Reconcile() = %v", err)
 	}
@@ -314,6 +358,8 @@ func TestReconcileWritesOnlyAsLeader(t *testing.T) {
 		wantWrites: []string{
 			"create endpointslices fn-ns/hello-00001-ssm-activator",
 			"create endpointslices fn-ns/hello-00002-ssm-activator",
+			"create networkpolicies fn-ns/hello-00001-ssm",
+			"create networkpolicies fn-ns/hello-00002-ssm",
 			"create services fn-ns/hello-00001-ssm",
 			"create services fn-ns/hello-00002-ssm",
 		},
@@ -323,6 +369,7 @@ func TestReconcileWritesOnlyAsLeader(t *testing.T) {
 		wantEnqueued: []types.NamespacedName{{Namespace: "fn-ns", Name: "hello-00002"}},
 		wantWrites: []string{
 			"create endpointslices fn-ns/hello-00002-ssm-activator",
+			"create networkpolicies fn-ns/hello-00002-ssm",
 			"create services fn-ns/hello-00002-ssm",
 		},
 	}}
