@@ -646,14 +646,15 @@ activator_identity() {
 }
 
 # secret_files SECRET DIR: a certificate Secret of knative-serving that the
-# controller issues (waited for), written to DIR as a pod would mount it.
+# controller issues (waited for), published in DIR as the kubelet mounts a
+# Secret and kept in step with it (localpod secret-sync), so that renewals
+# and CA rotations reach the process as they would a pod.
 secret_files() {
-  local key
   mkdir -p "$2"
   wait_for ssm-controller 60 kubectl_admin get secret "$1" -n knative-serving
-  for key in tls.crt tls.key ca.crt; do
-    kubectl_admin get secret "$1" -n knative-serving -o "jsonpath={.data.${key//./\\.}}" | base64 -d > "$2/${key}"
-  done
+  alive "sync-$1" || start "sync-$1" "${HUB}" "${STATE}/bin/localpod" secret-sync \
+    -kubeconfig "${STATE}/admin.kubeconfig" -namespace knative-serving -name "$1" -dir "$2"
+  wait_for "sync-$1" 30 test -e "$2/ca.crt"
 }
 
 # start_standins: the default ProxyPool, and its pooled proxies played by

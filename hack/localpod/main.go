@@ -24,6 +24,9 @@ limitations under the License.
 //	localpod replicas -file F.yaml                     the Deployment's spec.replicas
 //	localpod probe -pod P.json -ip IP                  exit 0 if the readiness probe passes
 //	localpod status -pod P.json -ip IP -ready=BOOL     the status a kubelet would report (JSON)
+//	localpod secret-sync -kubeconfig K -namespace NS -name S -dir D
+//	                                                   keep D in step with Secret NS/S, as the kubelet
+//	                                                   refreshes a mounted Secret, until killed
 //
 // A pod is a JSON file (kubectl get pod -o json, or template's output).
 package main
@@ -37,20 +40,25 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	yamlutil "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/serverless-mesh/ssm/test/kubelet"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fail(errors.New("usage: localpod template|argv|replicas|probe|status [flags]"))
+		fail(errors.New("usage: localpod template|argv|replicas|probe|status|secret-sync [flags]"))
 	}
 	var err error
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
@@ -64,6 +72,8 @@ func main() {
 		err = cmdProbe(args)
 	case "status":
 		err = cmdStatus(args)
+	case "secret-sync":
+		err = cmdSecretSync(args)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd)
 	}
@@ -170,6 +180,37 @@ func cmdReplicas(args []string) error {
 		replicas = *d.Spec.Replicas
 	}
 	fmt.Println(replicas)
+	return nil
+}
+
+// cmdSecretSync is the kubelet's refresh of a mounted Secret for processes
+// hack/cluster.sh starts outside test/podrunner (SSM's activator, the
+// stand-ins): their certificate directories follow renewals and CA
+// rotations as a pod's Secret volume does.
+func cmdSecretSync(args []string) error {
+	fs := flag.NewFlagSet("secret-sync", flag.ExitOnError)
+	kubeconfig := fs.String("kubeconfig", "", "the kubeconfig to read the Secret with")
+	namespace := fs.String("namespace", "", "the Secret's namespace")
+	name := fs.String("name", "", "the Secret's name")
+	dir := fs.String("dir", "", "the directory to publish it in")
+	period := fs.Duration("period", time.Second, "how often to look at the Secret")
+	_ = fs.Parse(args)
+	if *kubeconfig == "" || *namespace == "" || *name == "" || *dir == "" {
+		return errors.New("secret-sync: -kubeconfig, -namespace, -name and -dir are required")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		return err
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	kubelet.SyncSecretVolume(ctx, kube, *namespace, *name, *dir, *period, func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "secret-sync: "+format+"\n", args...)
+	})
 	return nil
 }
 

@@ -51,8 +51,23 @@ func (r *Runner) start(ctx context.Context, rp *runningPod, pod *corev1.Pod) err
 	if err != nil {
 		return err
 	}
-	if err := r.writeSecretVolumes(ctx, rp.dir, pod, volumes); err != nil {
+	secrets, err := r.writeSecretVolumes(ctx, rp.dir, pod, volumes)
+	if err != nil {
 		return err
+	}
+	// As the kubelet, keep each Secret volume in step with its Secret for
+	// the pod's life: a renewed certificate, or a CA rotation's new trust
+	// bundle, reaches the running pod.
+	syncCtx, stopSync := context.WithCancel(ctx)
+	rp.stopSync = stopSync
+	for dir, name := range secrets {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			kubelet.SyncSecretVolume(syncCtx, r.kc, pod.Namespace, name, dir, secretSyncPeriod, func(format string, args ...any) {
+				log.Printf("pod %s/%s: "+format, append([]any{pod.Namespace, pod.Name}, args...)...)
+			})
+		}()
 	}
 	for _, c := range pod.Spec.Containers {
 		bin := r.cfg.FunctionBin
@@ -141,35 +156,40 @@ func writeDownwardVolumes(dir string, pod *corev1.Pod) (map[string]string, error
 	return out, nil
 }
 
-// writeSecretVolumes writes the pod's Secret volumes under dir (one file
-// per key, as the kubelet projects them) and adds them to volumes. A
+// secretSyncPeriod is how often a running pod's Secret volumes are
+// compared with their Secrets; the kubelet's default sync is a minute, but
+// tests need not wait for it.
+const secretSyncPeriod = time.Second
+
+// writeSecretVolumes writes the pod's Secret volumes under dir in the
+// kubelet's layout (kubelet.WriteSecretVolume) and adds them to volumes. A
 // missing optional Secret is an empty directory, as the kubelet mounts it;
-// a missing required one fails the pod's start. The kubelet's later
-// refresh of a changed Secret is not imitated.
-func (r *Runner) writeSecretVolumes(ctx context.Context, dir string, pod *corev1.Pod, volumes map[string]string) error {
+// a missing required one fails the pod's start. It returns each volume's
+// directory with its Secret's name, for the refresh that follows.
+func (r *Runner) writeSecretVolumes(ctx context.Context, dir string, pod *corev1.Pod, volumes map[string]string) (map[string]string, error) {
+	secrets := map[string]string{}
 	for _, v := range pod.Spec.Volumes {
 		if v.Secret == nil {
 			continue
 		}
 		vdir := filepath.Join(dir, "volumes", v.Name)
 		if err := os.MkdirAll(vdir, 0o755); err != nil {
-			return fmt.Errorf("volume %s: %w", v.Name, err)
+			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
 		}
 		secret, err := r.secretWhenIssued(ctx, pod.Namespace, v.Secret.SecretName)
 		switch {
 		case apierrs.IsNotFound(err) && v.Secret.Optional != nil && *v.Secret.Optional:
 		case err != nil:
-			return fmt.Errorf("volume %s: Secret %s/%s: %w", v.Name, pod.Namespace, v.Secret.SecretName, err)
+			return nil, fmt.Errorf("volume %s: Secret %s/%s: %w", v.Name, pod.Namespace, v.Secret.SecretName, err)
 		default:
-			for k, data := range secret.Data {
-				if err := os.WriteFile(filepath.Join(vdir, k), data, 0o644); err != nil {
-					return fmt.Errorf("volume %s: %w", v.Name, err)
-				}
+			if err := kubelet.WriteSecretVolume(vdir, secret.Data); err != nil {
+				return nil, fmt.Errorf("volume %s: %w", v.Name, err)
 			}
 		}
 		volumes[v.Name] = vdir
+		secrets[vdir] = v.Secret.SecretName
 	}
-	return nil
+	return secrets, nil
 }
 
 // secretWhenIssued reads a Secret, waiting a bounded while for one that

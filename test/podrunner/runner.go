@@ -68,6 +68,7 @@ type runningPod struct {
 	ip       netip.Addr
 	procs    []*process
 	cancel   context.CancelFunc // stops readiness probing
+	stopSync context.CancelFunc // stops refreshing Secret volumes
 	stopped  bool               // processes and network torn down
 	finished bool               // API deletion done, or not needed
 }
@@ -162,6 +163,9 @@ func (r *Runner) goTerminate(ctx context.Context, rp *runningPod) {
 func (r *Runner) teardown(rp *runningPod) {
 	if rp.cancel != nil {
 		rp.cancel()
+	}
+	if rp.stopSync != nil {
+		rp.stopSync()
 	}
 	if rp.stopped {
 		return
