@@ -331,12 +331,21 @@ func TestForwardHandshakeCap(t *testing.T) {
 	t.Parallel()
 	ca, source := identityDir(t)
 	upstream := startUpstream(t, echoUpstream())
-	addr := startMTLS(t, source, mtlsServerConfig{upstream: upstream, maxHandshakes: 1, handshakeTimeout: 20 * time.Second})
+	addr, srv := startMTLSServer(t, source, mtlsServerConfig{upstream: upstream, maxHandshakes: 1, handshakeTimeout: 20 * time.Second})
 	staller, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer staller.Close()
+	// The staller's connection is accepted first, but its goroutine may
+	// reach the slot after the next one's: wait until it holds it.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(srv.handshakeSlots) < cap(srv.handshakeSlots) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stalling peer never took the handshake slot")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	handshakeWaitsUntil(t, ca, addr, "while the only handshake slot was held", func() { staller.Close() })
 }
