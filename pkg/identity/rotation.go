@@ -21,6 +21,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -149,7 +150,7 @@ func (s caState) step(now time.Time, rotateRequest string) (caState, string, err
 	if len(did) == 0 {
 		return s, "", nil
 	}
-	return s, joinSentences(did), nil
+	return s, strings.Join(did, "; "), nil
 }
 
 // nextStepAt is when step will next have something to do, zero if only an
@@ -171,14 +172,6 @@ func (s caState) nextStepAt() time.Time {
 }
 
 func serialOf(c *x509.Certificate) string { return fmt.Sprintf("%x", c.SerialNumber) }
-
-func joinSentences(s []string) string {
-	out := s[0]
-	for _, more := range s[1:] {
-		out += "; " + more
-	}
-	return out
-}
 
 // parseRetired reads retired.crt: CA certificates, each with its
 // Retire-After header.

@@ -139,7 +139,7 @@ func NewWorkloadController(ctx context.Context, _ configmap.Watcher) *controller
 	secretInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
 		FilterFunc: identity.IsCASecret,
 		Handler: controller.HandleAll(func(any) {
-			impl.FilteredGlobalResync(func(any) bool { return true }, deploymentInformer.Informer())
+			impl.GlobalResync(deploymentInformer.Informer())
 		}),
 	})
 	return impl

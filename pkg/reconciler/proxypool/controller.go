@@ -107,7 +107,7 @@ func NewController(cfg resources.Config, sizer Sizer, stats StatsReader) injecti
 		secretInformer.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
 			FilterFunc: identity.IsCASecret,
 			Handler: controller.HandleAll(func(any) {
-				impl.FilteredGlobalResync(func(any) bool { return true }, poolInformer.Informer())
+				impl.GlobalResync(poolInformer.Informer())
 			}),
 		})
 		return impl
