@@ -17,11 +17,9 @@ limitations under the License.
 package identity
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"net"
 	"testing"
 	"time"
 
@@ -58,52 +56,13 @@ func (p party) source(t *testing.T) CertSource {
 	return staticSource{cert: &cert, bundle: pool}
 }
 
-// handshake runs one mutual TLS handshake between client and server with
-// the TLS configs SSM's components use, and returns the client's error or
-// else the server's.
+// handshake connects client to server over loopback TCP with the TLS
+// configs SSM's components use (startTLSServer, dialTLS: the client learns
+// whether the server accepted its certificate), and says why it failed.
 func handshake(t *testing.T, client, server party) error {
 	t.Helper()
-	// Loopback TCP, not net.Pipe: a refusing side writes an alert while
-	// the other writes too, which an unbuffered pipe would deadlock.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	cc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	sc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
-	srv := tls.Server(sc, ServerConfig(server.source(t)))
-	cli := tls.Client(cc, ClientConfig(client.source(t), testServerName))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	serverErr := make(chan error, 1)
-	go func() {
-		err := srv.HandshakeContext(ctx)
-		if err == nil {
-			// TLS 1.3: the server learns of a refused certificate only
-			// when it reads; the client sends its verdict as an alert.
-			_, err = srv.Read(make([]byte, 1))
-		}
-		serverErr <- err
-		_ = sc.Close()
-	}()
-	err = cli.HandshakeContext(ctx)
-	if err == nil {
-		_, err = cli.Write([]byte{1})
-	}
-	// A client that refused the server leaves it waiting: hang up.
-	_ = cc.Close()
-	if sErr := <-serverErr; err == nil && sErr != nil {
-		err = sErr
-	}
+	addr := startTLSServer(t, ServerConfig(server.source(t)))
+	_, err := dialTLS(addr, ClientConfig(client.source(t), testServerName))
 	return err
 }
 
