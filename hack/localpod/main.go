@@ -208,7 +208,7 @@ func cmdSecretSync(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	kubelet.SyncSecretVolume(ctx, kube, *namespace, *name, *dir, *period, func(format string, args ...any) {
+	kubelet.SyncSecretVolume(ctx, kube, *namespace, *name, *dir, "", *period, func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "secret-sync: "+format+"\n", args...)
 	})
 	return nil

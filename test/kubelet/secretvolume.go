@@ -94,11 +94,11 @@ func WriteSecretVolume(dir string, data map[string][]byte) error {
 
 // SyncSecretVolume keeps dir in step with Secret namespace/name until ctx
 // ends, as the kubelet refreshes a mounted Secret: it looks every period
-// and publishes a new version when the Secret's resourceVersion changed.
-// A Secret that is gone or unreadable leaves the last version in place.
-func SyncSecretVolume(ctx context.Context, kube kubernetes.Interface, namespace, name, dir string, period time.Duration,
+// and publishes a new version when the Secret's resourceVersion differs
+// from seen, the version dir holds ("" when it holds none yet). A Secret
+// that is gone or unreadable leaves the last version in place.
+func SyncSecretVolume(ctx context.Context, kube kubernetes.Interface, namespace, name, dir, seen string, period time.Duration,
 	logf func(format string, args ...any)) {
-	seen := ""
 	for {
 		s, err := kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 		switch {

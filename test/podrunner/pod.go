@@ -60,11 +60,11 @@ func (r *Runner) start(ctx context.Context, rp *runningPod, pod *corev1.Pod) err
 	// bundle, reaches the running pod.
 	syncCtx, stopSync := context.WithCancel(ctx)
 	rp.stopSync = stopSync
-	for dir, name := range secrets {
+	for dir, v := range secrets {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			kubelet.SyncSecretVolume(syncCtx, r.kc, pod.Namespace, name, dir, secretSyncPeriod, func(format string, args ...any) {
+			kubelet.SyncSecretVolume(syncCtx, r.kc, pod.Namespace, v.name, dir, v.written, secretSyncPeriod, func(format string, args ...any) {
 				log.Printf("pod %s/%s: "+format, append([]any{pod.Namespace, pod.Name}, args...)...)
 			})
 		}()
@@ -165,9 +165,9 @@ const secretSyncPeriod = time.Second
 // kubelet's layout (kubelet.WriteSecretVolume) and adds them to volumes. A
 // missing optional Secret is an empty directory, as the kubelet mounts it;
 // a missing required one fails the pod's start. It returns each volume's
-// directory with its Secret's name, for the refresh that follows.
-func (r *Runner) writeSecretVolumes(ctx context.Context, dir string, pod *corev1.Pod, volumes map[string]string) (map[string]string, error) {
-	secrets := map[string]string{}
+// directory with its Secret, for the refresh that follows.
+func (r *Runner) writeSecretVolumes(ctx context.Context, dir string, pod *corev1.Pod, volumes map[string]string) (map[string]secretVolume, error) {
+	secrets := map[string]secretVolume{}
 	for _, v := range pod.Spec.Volumes {
 		if v.Secret == nil {
 			continue
@@ -177,6 +177,7 @@ func (r *Runner) writeSecretVolumes(ctx context.Context, dir string, pod *corev1
 			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
 		}
 		secret, err := r.secretWhenIssued(ctx, pod.Namespace, v.Secret.SecretName)
+		written := ""
 		switch {
 		case apierrs.IsNotFound(err) && v.Secret.Optional != nil && *v.Secret.Optional:
 		case err != nil:
@@ -185,11 +186,18 @@ func (r *Runner) writeSecretVolumes(ctx context.Context, dir string, pod *corev1
 			if err := kubelet.WriteSecretVolume(vdir, secret.Data); err != nil {
 				return nil, fmt.Errorf("volume %s: %w", v.Name, err)
 			}
+			written = secret.ResourceVersion
 		}
 		volumes[v.Name] = vdir
-		secrets[vdir] = v.Secret.SecretName
+		secrets[vdir] = secretVolume{name: v.Secret.SecretName, written: written}
 	}
 	return secrets, nil
+}
+
+// secretVolume is the Secret a volume projects and the resourceVersion
+// last written into it.
+type secretVolume struct {
+	name, written string
 }
 
 // secretWhenIssued reads a Secret, waiting a bounded while for one that
