@@ -30,11 +30,11 @@ import (
 	"github.com/serverless-mesh/ssm/pkg/apis/ssm"
 )
 
-// QueueProxyPorts are the ports queue-proxy listens on in a sidecar-less
+// queueProxyPorts are the ports queue-proxy listens on in a sidecar-less
 // pod, sorted: HTTP and h2c serving, the admin port (the kubelet's preStop
 // drain), Knative's system-internal TLS, SSM's mTLS port, and the two
 // metrics ports. Knative refuses a user container port among them.
-var QueueProxyPorts = []int32{
+var queueProxyPorts = []int32{
 	servingnetworking.BackendHTTPPort,
 	servingnetworking.BackendHTTP2Port,
 	servingnetworking.QueueAdminPort,
@@ -49,14 +49,14 @@ func NetworkPolicyName(revision string) string { return ServiceName(revision) }
 
 // MakeNetworkPolicy keeps a sidecar-less revision's user container behind
 // queue-proxy: the revision's pods accept connections from outside only on
-// QueueProxyPorts. Without it the user container's port is open in
+// queueProxyPorts. Without it the user container's port is open in
 // plaintext on the pod IP, around the queue-proxy plugin that refuses
 // plaintext. Traffic inside the pod (queue-proxy to the user container)
 // never passes a NetworkPolicy. It takes effect only where the cluster's
 // network plugin enforces NetworkPolicies.
 func MakeNetworkPolicy(rev *servingv1.Revision) *networkingv1.NetworkPolicy {
-	ports := make([]networkingv1.NetworkPolicyPort, 0, len(QueueProxyPorts))
-	for _, p := range QueueProxyPorts {
+	ports := make([]networkingv1.NetworkPolicyPort, 0, len(queueProxyPorts))
+	for _, p := range queueProxyPorts {
 		ports = append(ports, networkingv1.NetworkPolicyPort{
 			Protocol: ptr.To(corev1.ProtocolTCP),
 			Port:     ptr.To(intstr.FromInt32(p)),
