@@ -117,7 +117,9 @@ func writeCAState(secret *corev1.Secret, s caState) {
 // leader of the certificates reconciler, calls it; other issuers LoadCA. A
 // Secret that exists but does not hold a usable CA is a *CASecretError.
 // An operator may provision the Secret with their own CA beforehand; it is
-// used as is and need not carry the managed-by label.
+// used as is, and must carry SSM's managed-by label like every SSM Secret:
+// the controller's informers see only labelled Secrets (LoadCA would not
+// find it), and its admission policy lets it rotate only those.
 func EnsureCA(ctx context.Context, kube kubernetes.Interface, lister corev1listers.SecretLister, namespace string, now time.Time) (*Authority, error) {
 	secret, err := lister.Secrets(namespace).Get(CASecretName)
 	if apierrs.IsNotFound(err) {
