@@ -91,7 +91,11 @@ func TestL1ControllerWritesOnlySSMObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Unconditional updates (no resourceVersion): kube-controller-manager
+	// writes the Deployment meanwhile, and a conflict would end the request
+	// before admission, which is what is under test.
 	takenOver := theirs.DeepCopy()
+	takenOver.ResourceVersion = ""
 	takenOver.Labels = ssmLabels
 	takenOver.Data = map[string][]byte{"token": []byte("owned")}
 	_, err = asController.CoreV1().Secrets(ns).Update(ctx, takenOver, metav1.UpdateOptions{})
@@ -101,6 +105,7 @@ func TestL1ControllerWritesOnlySSMObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	scaled := theirDeployment.DeepCopy()
+	scaled.ResourceVersion = ""
 	scaled.Spec.Replicas = ptr.To(int32(0))
 	_, err = asController.AppsV1().Deployments(ns).Update(ctx, scaled, metav1.UpdateOptions{})
 	refused("scaling another's Deployment", err)
@@ -115,6 +120,7 @@ func TestL1ControllerWritesOnlySSMObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	unlabelled := ours.DeepCopy()
+	unlabelled.ResourceVersion = ""
 	unlabelled.Labels = nil
 	_, err = asController.CoreV1().Secrets(ns).Update(ctx, unlabelled, metav1.UpdateOptions{})
 	refused("dropping the managed-by label of an SSM Secret", err)
